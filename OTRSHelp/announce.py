@@ -1,0 +1,164 @@
+"""How events read in the channel: one line each, readable at a glance.
+
+Everything from the wiki is untrusted and passes through
+:func:`OTRSHelp.names.irc_safe`; names get a zero-width space so nobody is
+pinged each time their name is announced; the link survives when a long line
+is cut; a flood of events (catch-up after downtime) becomes one line per
+application.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+from string import Template
+from typing import Iterable, Mapping
+from urllib.parse import quote
+
+from .names import irc_safe, no_ping
+from .store import Event
+
+__all__ = ["DEFAULT_FORMATS", "Links", "format_event", "summarize", "lines_for"]
+
+DEFAULT_FORMATS: dict[str, str] = {
+    "opened": "New VRT application by $applicant ($queues; $languages): \u201c$excerpt\u201d $link",
+    "vote": "$actor $vote the application of $applicant: \u201c$excerpt\u201d $link",
+    "comment": "$actor commented on $applicant's application: \u201c$excerpt\u201d $link",
+    "question": "$actor asked $applicant a question: \u201c$excerpt\u201d $link",
+    "reply": "$applicant replied on their application: \u201c$excerpt\u201d $link",
+    "status": "$applicant's application is now $status (by $actor) $link",
+    "archived": "$applicant's application ($status) was archived by $actor $link",
+}
+_VOTE_VERBS = {"support": "supports", "oppose": "opposes", "neutral": "is neutral on"}
+_STATUS_WORDS = {"open": "open again", "approved": "approved", "declined": "declined",
+                 "withdrawn": "withdrawn", "on hold": "on hold"}
+# An IRC line is 512 bytes with the command, target and the bot's own prefix.
+MAX_BYTES = 400
+
+
+@dataclass(frozen=True)
+class Links:
+    """Links into the wiki: ``article`` is like https://meta.wikimedia.org/wiki/$1,
+    ``script`` like https://meta.wikimedia.org/w/index.php."""
+
+    article: str
+    script: str
+    title: str
+
+    @classmethod
+    def from_api(cls, api_url: str, title: str) -> "Links":
+        """Guess the article path from api.php's URL (Wikimedia's layout:
+        /w/api.php with articles at /wiki/); the plugin refines it from
+        siteinfo when it can."""
+        base = api_url.rsplit("/", 1)[0]
+        if base.endswith("/w"):
+            return cls(base[:-2] + "/wiki/$1", base + "/index.php", title)
+        return cls(base + "/index.php?title=$1", base + "/index.php", title)
+
+    def section(self, anchor: str) -> str:
+        page = quote(self.title.replace(" ", "_"), safe="/:,()!*'@$")
+        frag = quote(anchor.replace(" ", "_"), safe="/:,()!*'@$-._~")
+        return self.article.replace("$1", page) + ("#" + frag if frag else "")
+
+    def diff(self, revid: int | None) -> str:
+        if not revid:
+            return self.section("")
+        sep = "&" if "?" in self.script else "?"
+        return f"{self.script}{sep}diff={revid}"
+
+
+def _link(event: Event, links: Links) -> str:
+    if event.kind in ("opened", "status"):
+        return links.section(event.anchor)
+    return links.diff(event.revid)
+
+
+def format_event(event: Event, links: Links, formats: Mapping[str, str] | None = None,
+                 max_bytes: int = MAX_BYTES) -> str:
+    """One IRC line for *event*; the quoted excerpt is what gets cut."""
+    fmt = (formats or {}).get(event.kind) or DEFAULT_FORMATS.get(event.kind, "$kind: $applicant $link")
+    d = event.detail
+    values = {
+        "kind": event.kind,
+        "applicant": no_ping(event.applicant),
+        "actor": no_ping(event.actor or "someone"),
+        "vote": _VOTE_VERBS.get(d.get("vote", ""), "voted on"),
+        "status": _STATUS_WORDS.get(d.get("status", ""), irc_safe(str(d.get("status", "")))),
+        "previous": _STATUS_WORDS.get(d.get("previous", ""), ""),
+        "queues": irc_safe(", ".join(d.get("queues") or []) or "no queue given", 120),
+        "languages": irc_safe(", ".join(d.get("languages") or []) or "languages not given", 80),
+        "link": _link(event, links),
+        "excerpt": "",
+    }
+    excerpt = irc_safe(d.get("excerpt", ""))
+    template = Template(fmt)
+    line = irc_safe(template.safe_substitute(values))
+    room = max_bytes - len(line.encode("utf-8"))
+    if room < len(excerpt.encode("utf-8")):
+        excerpt = _cut_bytes(excerpt, max(room, 0))
+    values["excerpt"] = excerpt
+    line = irc_safe(template.safe_substitute(values))
+    line = line.replace("\u201c\u201d ", "").replace(" \u201c\u201d", "")
+    if len(line.encode("utf-8")) > max_bytes:  # a format without $excerpt, or huge names
+        link = values["link"]
+        head = line.replace(link, "").rstrip()
+        line = _cut_bytes(head, max_bytes - len(link.encode("utf-8")) - 1) + " " + link
+    return line
+
+
+def _cut_bytes(text: str, limit: int) -> str:
+    if len(text.encode("utf-8")) <= limit:
+        return text
+    if limit <= 1:
+        return ""
+    out = text.encode("utf-8")[: max(limit - 3, 0)].decode("utf-8", "ignore").rstrip()
+    return out + "\u2026"
+
+
+def summarize(events: Iterable[Event], links: Links, max_bytes: int = MAX_BYTES) -> list[str]:
+    """One line per application for a burst of events."""
+    groups: "OrderedDict[str, list[Event]]" = OrderedDict()
+    for e in events:
+        groups.setdefault(e.applicant, []).append(e)
+    lines = []
+    for applicant, evs in groups.items():
+        parts: list[str] = []
+        if any(e.kind == "opened" for e in evs):
+            parts.append("new application")
+        votes = [e.detail.get("vote") for e in evs if e.kind == "vote"]
+        if votes:
+            counted = ", ".join(f"{votes.count(v)} {v}" for v in ("support", "oppose", "neutral") if v in votes)
+            parts.append(f"{len(votes)} vote{'s' if len(votes) != 1 else ''} ({counted})")
+        for kind, word in (("question", "question"), ("reply", "reply by the applicant"),
+                           ("comment", "comment")):
+            n = sum(1 for e in evs if e.kind == kind)
+            if n:
+                parts.append(f"{n} {word}{'s' if n != 1 and kind != 'reply' else ''}"
+                             if kind != "reply" else f"{n} {'replies' if n != 1 else 'reply'} by the applicant")
+        statuses = [e.detail.get("status") for e in evs if e.kind == "status"]
+        if statuses:
+            parts.append("now " + _STATUS_WORDS.get(statuses[-1], str(statuses[-1])))
+        if any(e.kind == "archived" for e in evs):
+            parts.append("archived")
+        last = evs[-1]
+        link = links.section(last.anchor) if last.kind != "archived" else links.diff(last.revid)
+        line = irc_safe(f"{no_ping(applicant)}: {'; '.join(parts)}")
+        line = _cut_bytes(line, max_bytes - len(link.encode()) - 1) + " " + link
+        lines.append(line)
+    return lines
+
+
+def lines_for(events: list[Event], links: Links, formats: Mapping[str, str] | None = None,
+              burst: int = 5, max_bytes: int = MAX_BYTES) -> list[tuple[str, list[int]]]:
+    """The lines to send for *events*, each with the ids of the events it
+    covers (so each can be marked announced when its line is sent)."""
+    if len(events) <= burst:
+        return [(format_event(e, links, formats, max_bytes), [e.id] if e.id is not None else [])
+                for e in events]
+    by_app: "OrderedDict[str, list[Event]]" = OrderedDict()
+    for e in events:
+        by_app.setdefault(e.applicant, []).append(e)
+    out = []
+    for evs in by_app.values():
+        line = summarize(evs, links, max_bytes)[0]
+        out.append((line, [e.id for e in evs if e.id is not None]))
+    return out

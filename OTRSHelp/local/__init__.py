@@ -1,0 +1,1 @@
+# Stub so local is a module, used for third-party modules

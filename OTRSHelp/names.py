@@ -1,0 +1,71 @@
+"""Usernames as MediaWiki sees them, and text made safe for IRC.
+
+Everything that reaches IRC from the wiki passes through :func:`irc_safe`:
+wiki text is written by anyone, and a signature or heading may carry CR/LF
+(a second IRC command), mIRC colour codes, CTCP markers or bidi overrides.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+ZWSP = "\u200b"
+
+# C0/C1 control characters (IRC formatting: \x02 bold, \x03 colour, \x0f reset,
+# \x16 reverse, \x1d italic, \x1e strike, \x1f underline, \x01 CTCP, \x04 hex
+# colour), plus bidi embeddings/overrides/isolates that reorder what people see.
+_UNSAFE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c\ufeff]"
+)
+_IPV4 = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
+_IPV6 = re.compile(r"^[0-9A-Fa-f:]+:[0-9A-Fa-f:.]*$")
+
+
+def is_ip(name: str) -> bool:
+    """True for IPv4/IPv6 addresses, which sign as temporary or anonymous users."""
+    name = name.strip()
+    return bool(_IPV4.match(name) or (_IPV6.match(name) and name.count(":") >= 2))
+
+
+def normalize_username(name: str) -> str:
+    """The canonical form MediaWiki stores: underscores as spaces, runs of
+    spaces collapsed, first letter upper case, a leading ``User:`` dropped.
+
+    IPv6 addresses are upper-cased as MediaWiki does, so one person signing
+    with two spellings of an address is still one signer.
+    """
+    name = unicodedata.normalize("NFC", name or "")
+    name = name.replace("_", " ")
+    name = re.sub(r"[\s\u00a0]+", " ", name).strip()
+    if name.lower().startswith("user:"):
+        name = name[5:].strip()
+    if not name:
+        return ""
+    if is_ip(name):
+        return name.upper()
+    return name[0].upper() + name[1:]
+
+
+def username_key(name: str) -> str:
+    """A key for fuzzy lookups (case-insensitive), not for storage."""
+    return normalize_username(name).casefold()
+
+
+def irc_safe(text: str, limit: int | None = None) -> str:
+    """One line of plain text for IRC: no control or formatting characters,
+    no bidi overrides, whitespace collapsed, cut with an ellipsis at *limit*
+    characters."""
+    text = _UNSAFE.sub(" ", text or "")
+    text = re.sub(r"\s+", " ", text).strip()
+    if limit is not None and len(text) > limit:
+        text = text[: max(limit - 1, 0)].rstrip() + "\u2026"
+    return text
+
+
+def no_ping(name: str) -> str:
+    """The name with a zero-width space after its first letter, so IRC
+    clients do not highlight the person each time the bot mentions them."""
+    name = irc_safe(name)
+    if len(name) < 2:
+        return name
+    return name[0] + ZWSP + name[1:]

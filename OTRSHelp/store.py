@@ -1,0 +1,403 @@
+"""What the bot remembers: the page as last read, every event it found, and
+what admins recorded off-wiki.
+
+The tracker writes a revision's new state and its events in one transaction,
+and the announcer marks events announced as it sends them, so a restart
+neither repeats nor loses an announcement. SQLite by default; any SQLAlchemy
+URL (PostgreSQL, MariaDB) by configuration. Each call opens its own session,
+so the poller thread and command threads can use one Store at once.
+"""
+from __future__ import annotations
+
+import json
+import os
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Iterator, Sequence
+
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    create_engine,
+    event,
+    func,
+    select,
+    update,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    Session,
+    mapped_column,
+    relationship,
+    sessionmaker,
+)
+from sqlalchemy.types import TypeDecorator
+
+from .names import normalize_username, username_key
+
+__all__ = [
+    "ApplicationRow",
+    "CommentRow",
+    "EventRow",
+    "FaqOverrideRow",
+    "PageState",
+    "RecordRow",
+    "Store",
+    "utcnow",
+]
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware UTC datetimes in and out, whatever the backend stores.
+
+    SQLite and MariaDB drop the zone; comparing naive and aware datetimes
+    later would raise, so every value is normalised at the boundary.
+    """
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc)
+
+
+class JSONText(TypeDecorator):
+    """JSON kept as text: portable across SQLite, PostgreSQL and MariaDB."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> str | None:
+        return None if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+    def process_result_value(self, value: str | None, dialect: Any) -> Any:
+        return None if value is None else json.loads(value)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class PageState(Base):
+    """The page the bot follows and how far it has read it."""
+
+    __tablename__ = "page_state"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    api_url: Mapped[str] = mapped_column(String(255), default="")
+    page_id: Mapped[int | None] = mapped_column(Integer)
+    title: Mapped[str | None] = mapped_column(String(255))
+    last_revid: Mapped[int | None] = mapped_column(Integer)
+    last_timestamp: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    held_revid: Mapped[int | None] = mapped_column(Integer)
+    held_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    stream_event_id: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ApplicationRow(Base):
+    __tablename__ = "applications"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    applicant: Mapped[str] = mapped_column(String(255))
+    applicant_key: Mapped[str] = mapped_column(String(255), index=True)
+    anchor: Mapped[str] = mapped_column(String(255), default="")
+    heading: Mapped[str] = mapped_column(String(255), default="")
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    opened: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    opened_by: Mapped[str | None] = mapped_column(String(255))
+    closed: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_by: Mapped[str | None] = mapped_column(String(255))
+    queues: Mapped[list] = mapped_column(JSONText, default=list)
+    languages: Mapped[list] = mapped_column(JSONText, default=list)
+    statement: Mapped[str] = mapped_column(Text, default="")
+    present: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    first_revid: Mapped[int | None] = mapped_column(Integer)
+    last_revid: Mapped[int | None] = mapped_column(Integer)
+    last_activity: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_by: Mapped[str | None] = mapped_column(String(255))
+    comments: Mapped[list["CommentRow"]] = relationship(
+        back_populates="application", cascade="all, delete-orphan",
+        order_by="CommentRow.id")
+
+    __table_args__ = (Index("ix_applications_present_opened", "present", "opened"),)
+
+
+class CommentRow(Base):
+    __tablename__ = "comments"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id", ondelete="CASCADE"))
+    signer: Mapped[str | None] = mapped_column(String(255))
+    time: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    signed: Mapped[bool] = mapped_column(Boolean, default=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str | None] = mapped_column(String(16))
+    depth: Mapped[int] = mapped_column(Integer, default=1)
+    excerpt: Mapped[str] = mapped_column(Text, default="")
+    struck_vote: Mapped[bool] = mapped_column(Boolean, default=False)
+    digest: Mapped[str] = mapped_column(String(32), default="")
+    revid: Mapped[int | None] = mapped_column(Integer)
+    application: Mapped[ApplicationRow] = relationship(back_populates="comments")
+
+    __table_args__ = (Index("ix_comments_app_signer_time", "application_id", "signer", "time"),)
+
+
+class EventRow(Base):
+    """An event found on the page; ``announced_at`` is set once it was sent."""
+
+    __tablename__ = "events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    revid: Mapped[int | None] = mapped_column(Integer, index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    applicant: Mapped[str] = mapped_column(String(255), index=True)
+    actor: Mapped[str | None] = mapped_column(String(255))
+    time: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    anchor: Mapped[str] = mapped_column(String(255), default="")
+    detail: Mapped[dict] = mapped_column(JSONText, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    announced_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+
+
+class RecordRow(Base):
+    """What an admin recorded off-wiki (email received, decision, note).
+
+    Private: shown to admins only. The content of the email and the age in
+    it are never recorded, only that it arrived.
+    """
+
+    __tablename__ = "records"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    applicant: Mapped[str] = mapped_column(String(255))
+    applicant_key: Mapped[str] = mapped_column(String(255), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # email decision note
+    value: Mapped[str] = mapped_column(Text, default="")
+    by: Mapped[str] = mapped_column(String(255))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class FaqOverrideRow(Base):
+    """An admin's change to the knowledge base, layered over conf/faq.json."""
+
+    __tablename__ = "faq_overrides"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    topic: Mapped[str] = mapped_column(String(64), index=True)
+    lang: Mapped[str] = mapped_column(String(8), default="en")
+    action: Mapped[str] = mapped_column(String(16))  # set alias forget
+    value: Mapped[str] = mapped_column(Text, default="")
+    by: Mapped[str] = mapped_column(String(255))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+@dataclass(frozen=True)
+class Event:
+    """An event as the announcer and the tests see it (detached from the ORM)."""
+
+    kind: str
+    applicant: str
+    actor: str | None
+    time: datetime | None
+    revid: int | None
+    anchor: str
+    detail: dict = field(default_factory=dict)
+    id: int | None = None
+
+    @classmethod
+    def from_row(cls, row: EventRow) -> "Event":
+        return cls(kind=row.kind, applicant=row.applicant, actor=row.actor,
+                   time=row.time, revid=row.revid, anchor=row.anchor,
+                   detail=dict(row.detail or {}), id=row.id)
+
+
+def default_url(home: str) -> str:
+    """The SQLite file in the runtime directory."""
+    return "sqlite:///" + os.path.join(os.path.abspath(home), "otrshelp.sqlite3")
+
+
+class Store:
+    """Thread-safe access to the database; one short session per call."""
+
+    def __init__(self, url: str, *, echo: bool = False) -> None:
+        self.url = url
+        kwargs: dict[str, Any] = {"echo": echo, "future": True}
+        if url.startswith("sqlite"):
+            kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+        elif url.startswith(("mysql", "mariadb")):
+            kwargs["pool_recycle"] = 3600
+            kwargs["pool_pre_ping"] = True
+        else:
+            kwargs["pool_pre_ping"] = True
+        self.engine: Engine = create_engine(url, **kwargs)
+        if url.startswith("sqlite"):
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._write_lock = threading.RLock()
+        Base.metadata.create_all(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One write transaction; writers queue on a lock so SQLite never
+        answers 'database is locked' to the poller."""
+        with self._write_lock:
+            with self._sessions.begin() as session:
+                yield session
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        with self._sessions() as session:
+            yield session
+
+    # -- page state --------------------------------------------------------
+    @staticmethod
+    def page_state(session: Session) -> PageState:
+        state = session.get(PageState, 1)
+        if state is None:
+            state = PageState(id=1)
+            session.add(state)
+            session.flush()
+        return state
+
+    def state(self) -> PageState:
+        with self.transaction() as s:
+            state = self.page_state(s)
+            s.expunge(state)
+            return state
+
+    def set_page(self, api_url: str, page_id: int, title: str) -> None:
+        """Remember which page is followed. A different wiki or page id means
+        the stored progress belongs to something else: start over quietly."""
+        with self.transaction() as s:
+            state = self.page_state(s)
+            if state.page_id is not None and (state.page_id != page_id or
+                                              (state.api_url and state.api_url != api_url)):
+                state.last_revid = None
+                state.held_revid = state.held_since = None
+                state.stream_event_id = None
+            state.api_url, state.page_id, state.title = api_url, page_id, title
+
+    def save_stream_id(self, event_id: str) -> None:
+        with self.transaction() as s:
+            self.page_state(s).stream_event_id = event_id
+
+    # -- events --------------------------------------------------------------
+    def unannounced(self, limit: int = 500) -> list[Event]:
+        with self.reading() as s:
+            rows = s.scalars(select(EventRow).where(EventRow.announced_at.is_(None))
+                             .order_by(EventRow.id).limit(limit)).all()
+            return [Event.from_row(r) for r in rows]
+
+    def mark_announced(self, ids: Sequence[int]) -> None:
+        if not ids:
+            return
+        with self.transaction() as s:
+            s.execute(update(EventRow).where(EventRow.id.in_(list(ids)))
+                      .values(announced_at=utcnow()))
+
+    def events(self, applicant: str | None = None, limit: int = 1000) -> list[Event]:
+        with self.reading() as s:
+            q = select(EventRow).order_by(EventRow.id)
+            if applicant:
+                q = q.where(EventRow.applicant == normalize_username(applicant))
+            return [Event.from_row(r) for r in s.scalars(q.limit(limit))]
+
+    # -- applications ----------------------------------------------------------
+    def applications(self, *, present: bool | None = True) -> list[ApplicationRow]:
+        with self.reading() as s:
+            q = select(ApplicationRow).order_by(ApplicationRow.opened, ApplicationRow.id)
+            if present is not None:
+                q = q.where(ApplicationRow.present.is_(present))
+            rows = s.scalars(q).all()
+            return list(rows)
+
+    def find_application(self, name: str) -> ApplicationRow | None:
+        """The applicant's current application (on the page), else their
+        latest archived one; comments loaded."""
+        key = username_key(name)
+        with self.reading() as s:
+            rows = s.scalars(select(ApplicationRow).where(ApplicationRow.applicant_key == key)
+                             .order_by(ApplicationRow.present.desc(), ApplicationRow.opened.desc(),
+                                       ApplicationRow.id.desc())).all()
+            if not rows:
+                return None
+            row = rows[0]
+            _ = list(row.comments)
+            return row
+
+    def applicant_names(self) -> list[str]:
+        with self.reading() as s:
+            return list(s.scalars(select(ApplicationRow.applicant).distinct()))
+
+    # -- admin records -------------------------------------------------------------
+    def add_record(self, applicant: str, kind: str, value: str, by: str) -> RecordRow:
+        name = normalize_username(applicant)
+        with self.transaction() as s:
+            row = RecordRow(applicant=name, applicant_key=username_key(name), kind=kind,
+                            value=value, by=by, at=utcnow())
+            s.add(row)
+            s.flush()
+            s.expunge(row)
+            return row
+
+    def records(self, applicant: str) -> list[RecordRow]:
+        with self.reading() as s:
+            return list(s.scalars(select(RecordRow)
+                                  .where(RecordRow.applicant_key == username_key(applicant))
+                                  .order_by(RecordRow.at, RecordRow.id)))
+
+    def records_for(self, keys: Sequence[str]) -> dict[str, list[RecordRow]]:
+        out: dict[str, list[RecordRow]] = {}
+        if not keys:
+            return out
+        with self.reading() as s:
+            for r in s.scalars(select(RecordRow).where(RecordRow.applicant_key.in_(list(keys)))
+                               .order_by(RecordRow.at, RecordRow.id)):
+                out.setdefault(r.applicant_key, []).append(r)
+        return out
+
+    # -- FAQ overrides --------------------------------------------------------------
+    def add_faq_override(self, topic: str, lang: str, action: str, value: str, by: str) -> None:
+        with self.transaction() as s:
+            s.add(FaqOverrideRow(topic=topic, lang=lang, action=action, value=value,
+                                 by=by, at=utcnow()))
+
+    def faq_overrides(self, topic: str | None = None) -> list[FaqOverrideRow]:
+        with self.reading() as s:
+            q = select(FaqOverrideRow).order_by(FaqOverrideRow.at, FaqOverrideRow.id)
+            if topic:
+                q = q.where(FaqOverrideRow.topic == topic)
+            return list(s.scalars(q))
+
+    def count(self, model: type[Base]) -> int:
+        with self.reading() as s:
+            return s.scalar(select(func.count()).select_from(model)) or 0
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()

@@ -1,0 +1,298 @@
+"""From revisions to events: what changed on the page, once.
+
+Compares the stored state with a new revision and writes the new state and
+its events in the same transaction. What makes an event is *identity*, not
+text: an application is its applicant, a comment is (applicant, signer, time),
+so editing a comment, moving or renaming a section, fixing a heading's case or
+processing a revision twice produces nothing.
+
+A revision that removes most open applications at once (blanking, vandalism)
+is held back: its revert then produces nothing, and only a removal that is
+still there after ``hold_seconds`` is taken as an archive.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Protocol
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from .names import normalize_username, username_key
+from .parser import Application, Comment, parse_page
+from .store import ApplicationRow, CommentRow, Event, EventRow, Store
+
+__all__ = ["RevisionLike", "Tracker", "Result"]
+
+EVENT_KINDS = ("opened", "vote", "comment", "question", "reply", "status", "archived")
+
+
+class RevisionLike(Protocol):
+    revid: int
+    timestamp: datetime
+    user: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Result:
+    """What one revision did: its events, and whether it was skipped or held."""
+
+    events: list[Event]
+    skipped: bool = False
+    seeded: bool = False
+    held: list[str] | None = None
+
+
+class Tracker:
+    """Turns each new revision into events, exactly once.
+
+    ``hold_fraction``/``hold_min``: how many open applications must vanish in
+    one revision for it to be held back. Archiving many *closed* applications
+    at once is routine and never held.
+    """
+
+    def __init__(self, store: Store, *, hold_fraction: float = 0.5, hold_min: int = 3,
+                 hold_seconds: float = 6 * 3600, announce_first: bool = False) -> None:
+        self.store = store
+        self.hold_fraction = hold_fraction
+        self.hold_min = hold_min
+        self.hold_seconds = hold_seconds
+        self.announce_first = announce_first
+
+    # ------------------------------------------------------------------
+    def process(self, rev: RevisionLike) -> Result:
+        """Apply one revision. Revisions must come in order; an old or
+        repeated one is skipped."""
+        hidden = bool(getattr(rev, "hidden", False))
+        apps = [] if hidden else parse_page(rev.text or "")
+        with self.store.transaction() as s:
+            state = self.store.page_state(s)
+            if state.last_revid is not None and rev.revid <= state.last_revid:
+                return Result(events=[], skipped=True)
+            if hidden:
+                # Deleted text is not a blanked page: the next visible
+                # revision shows what changed.
+                state.last_revid, state.last_timestamp = rev.revid, rev.timestamp
+                return Result(events=[], skipped=True)
+            seeding = state.last_revid is None and not self.announce_first
+            rows = list(s.scalars(select(ApplicationRow)
+                                  .where(ApplicationRow.present.is_(True))
+                                  .options(selectinload(ApplicationRow.comments))))
+            events: list[Event] = []
+            held = self._apply(s, rows, apps, rev, events, state)
+            state.last_revid = rev.revid
+            state.last_timestamp = rev.timestamp
+            state.updated_at = _now()
+            if seeding:
+                events = []
+            stored = self._write_events(s, events)
+            return Result(events=stored, seeded=seeding, held=held or None)
+
+    def release_holds(self, now: datetime | None = None) -> list[Event]:
+        """Archive applications whose mass removal has lasted long enough.
+
+        Called on idle polls: a quiet page after a real mass archive must not
+        keep the removals unannounced for ever."""
+        now = now or _now()
+        with self.store.transaction() as s:
+            state = self.store.page_state(s)
+            if state.held_revid is None or state.held_since is None:
+                return []
+            if (now - state.held_since).total_seconds() < self.hold_seconds:
+                return []
+            held = list(s.scalars(select(ApplicationRow).where(
+                ApplicationRow.present.is_(True), ApplicationRow.last_revid < state.held_revid)))
+            events: list[Event] = []
+            for row in held:
+                self._archive(row, state.held_revid, state.held_since, None, events)
+            state.held_revid = state.held_since = None
+            return self._write_events(s, events)
+
+    # ------------------------------------------------------------------
+    def _apply(self, s: Session, rows: list[ApplicationRow], apps: list[Application],
+               rev: RevisionLike, events: list[Event], state) -> list[str]:
+        editor = normalize_username(rev.user or "") or None
+        unmatched_rows = list(rows)
+        pairs: list[tuple[Application, ApplicationRow | None]] = []
+        # 1. same applicant (prefer the same opening time for duplicates)
+        for app in apps:
+            row = _take(unmatched_rows, lambda r: r.applicant_key == username_key(app.applicant)
+                        and r.opened == app.opened)
+            if row is None:
+                row = _take(unmatched_rows, lambda r: r.applicant_key == username_key(app.applicant))
+            pairs.append((app, row))
+        # 2. a renamed section: same opening signature under another heading
+        for i, (app, row) in enumerate(pairs):
+            if row is None and app.opened is not None:
+                row = _take(unmatched_rows, lambda r: r.opened == app.opened
+                            and r.opened_by == app.opened_by)
+                pairs[i] = (app, row)
+        # 3. removals: archive, unless most open applications vanish at once
+        held: list[str] = []
+        open_rows = [r for r in rows if r.status == "open"]
+        vanished_open = [r for r in unmatched_rows if r.status == "open"]
+        mass = (len(vanished_open) >= self.hold_min
+                and len(vanished_open) > self.hold_fraction * max(len(open_rows), 1))
+        if mass and state.held_revid is None:
+            state.held_revid, state.held_since = rev.revid, rev.timestamp
+        if not unmatched_rows:
+            state.held_revid = state.held_since = None
+        elif state.held_revid is not None and (  # page time, so a catch-up holds too
+                rev.timestamp - (state.held_since or rev.timestamp)).total_seconds() < self.hold_seconds:
+            held = [r.applicant for r in unmatched_rows]
+        else:
+            for row in unmatched_rows:
+                self._archive(row, rev.revid, rev.timestamp, editor, events)
+            state.held_revid = state.held_since = None
+        # 4. new and changed applications, in page order
+        for app, row in pairs:
+            if row is None:
+                row = self._restore_archived(s, app)
+            if row is None:
+                row = self._open(s, app, rev, editor, events)
+            self._update(row, app, rev, editor, events)
+        return held
+
+    def _restore_archived(self, s: Session, app: Application) -> ApplicationRow | None:
+        """A section put back after it was archived (an undone archive) is
+        the same application, not a new one."""
+        if app.opened is None:
+            return None
+        row = s.scalars(select(ApplicationRow).where(
+            ApplicationRow.applicant_key == username_key(app.applicant),
+            ApplicationRow.opened == app.opened,
+            ApplicationRow.present.is_(False)).options(
+            selectinload(ApplicationRow.comments))).first()
+        if row is not None:
+            row.present, row.archived_at = True, None
+        return row
+
+    def _open(self, s: Session, app: Application, rev: RevisionLike, editor: str | None,
+              events: list[Event]) -> ApplicationRow:
+        opened = app.opened or rev.timestamp
+        opened_by = app.opened_by if app.opened else (editor or app.applicant)
+        row = ApplicationRow(applicant=app.applicant, applicant_key=username_key(app.applicant),
+                             anchor=app.anchor, heading=app.heading, status="open",
+                             opened=opened, opened_by=opened_by, present=True,
+                             first_revid=rev.revid, queues=list(app.queues),
+                             languages=list(app.languages), statement=app.statement)
+        s.add(row)
+        row.comments = []
+        events.append(Event("opened", app.applicant, opened_by, opened, rev.revid, app.anchor, {
+            "queues": list(app.queues), "languages": list(app.languages),
+            "excerpt": app.statement[:300]}))
+        return row
+
+    def _update(self, row: ApplicationRow, app: Application, rev: RevisionLike,
+                editor: str | None, events: list[Event]) -> None:
+        row.applicant, row.applicant_key = app.applicant, username_key(app.applicant)
+        row.anchor, row.heading = app.anchor, app.heading
+        row.queues, row.languages, row.statement = list(app.queues), list(app.languages), app.statement
+        if app.opened and not row.opened:
+            row.opened = app.opened
+        row.last_revid = rev.revid
+        by_key = {(c.signer, c.time): c for c in row.comments if c.signed}
+        by_digest = {c.digest: c for c in row.comments if c.digest}
+        seen: set[int] = set()
+        for comment in app.comments:
+            existing = None
+            if comment.signer and comment.time:
+                existing = by_key.get((comment.signer, comment.time))
+            if existing is None:
+                existing = by_digest.get(comment.digest)
+                if existing is not None and existing.signed and comment.signer and comment.time:
+                    existing = None  # same words, another signature: a new comment
+            if existing is not None:
+                seen.add(id(existing))
+                _refresh_comment(existing, comment)
+                continue
+            new = _comment_row(comment, rev, editor)
+            row.comments.append(new)
+            seen.add(id(new))
+            kind = _event_kind(comment, app.applicant)
+            if kind:
+                events.append(Event(kind, app.applicant, new.signer, new.time, rev.revid, app.anchor, {
+                    "vote": comment.kind if kind == "vote" else None,
+                    "excerpt": comment.excerpt, "depth": comment.depth,
+                    "unsigned": not comment.signer}))
+        for c in list(row.comments):
+            if id(c) not in seen:
+                row.comments.remove(c)  # removed or refactored away: nothing to announce
+        old_status = row.status
+        new_status = app.status
+        if new_status != old_status:
+            events.append(Event("status", app.applicant, app.closed_by or editor,
+                                app.closed or rev.timestamp, rev.revid, app.anchor, {
+                                    "status": new_status, "previous": old_status}))
+        row.status = new_status
+        row.closed, row.closed_by = (app.closed, app.closed_by) if new_status != "open" else (None, None)
+        last, last_by = _last_activity(row)
+        row.last_activity, row.last_by = last, last_by
+
+    def _archive(self, row: ApplicationRow, revid: int, when: datetime | None,
+                 editor: str | None, events: list[Event]) -> None:
+        row.present = False
+        row.archived_at = when
+        events.append(Event("archived", row.applicant, editor, when, revid, row.anchor,
+                            {"status": row.status}))
+
+    @staticmethod
+    def _write_events(s: Session, events: list[Event]) -> list[Event]:
+        rows = [EventRow(kind=e.kind, applicant=e.applicant, actor=e.actor, time=e.time,
+                         revid=e.revid, anchor=e.anchor,
+                         detail={k: v for k, v in e.detail.items() if v is not None})
+                for e in events]
+        s.add_all(rows)
+        s.flush()
+        return [Event.from_row(r) for r in rows]
+
+
+def _take(rows: list[ApplicationRow], pred) -> ApplicationRow | None:
+    for i, r in enumerate(rows):
+        if pred(r):
+            return rows.pop(i)
+    return None
+
+
+def _comment_row(c: Comment, rev: RevisionLike, editor: str | None) -> CommentRow:
+    signed = bool(c.signer and c.time)
+    return CommentRow(signer=c.signer or editor, time=c.time or rev.timestamp, signed=signed,
+                      kind=c.kind, status=c.status, depth=c.depth, excerpt=c.excerpt,
+                      struck_vote=c.struck_vote, digest=c.digest, revid=rev.revid)
+
+
+def _refresh_comment(row: CommentRow, c: Comment) -> None:
+    """An edited or late-signed comment: keep it current, announce nothing."""
+    if c.signer and c.time and not row.signed:
+        row.signer, row.time, row.signed = c.signer, c.time, True
+    row.kind, row.status, row.depth = c.kind, c.status, c.depth
+    row.excerpt, row.struck_vote, row.digest = c.excerpt, c.struck_vote, c.digest
+
+
+def _event_kind(c: Comment, applicant: str) -> str | None:
+    if c.struck_vote:
+        return None  # a vote added already struck counts for nothing
+    if c.kind in ("support", "oppose", "neutral"):
+        return "vote"
+    if c.kind == "status":
+        return None  # the application's status change is the event
+    if c.kind == "question":
+        return "question"
+    if c.kind == "reply" and c.signer == applicant:
+        return "reply"
+    return "comment"
+
+
+def _last_activity(row: ApplicationRow) -> tuple[datetime | None, str | None]:
+    best: tuple[datetime | None, str | None] = (row.opened, row.opened_by)
+    for c in row.comments:
+        if c.time and (best[0] is None or c.time > best[0]):
+            best = (c.time, c.signer)
+    return best
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+

@@ -1,0 +1,413 @@
+#!/usr/bin/env python3
+"""Run OTRSHelp, or ask it what it reads on the page and how it would answer.
+
+    python run_bot.py                      run the bot (configuration from the environment)
+    python run_bot.py scan [--wikitext FILE | --page TITLE] [--json]
+    python run_bot.py faq "QUESTION" [--lang L] [--json]
+
+The bot's Limnoria registry is written anew on every start from ``conf/`` and
+the environment into ``OTRSHELP_HOME`` (private: Limnoria flushes the SASL
+password into it), so the environment is the single source of truth and no
+secret ever sits in the repository.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import secrets
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+DEFAULTS = {
+    "OTRSHELP_NICK": "OTRSHelp",
+    "OTRSHELP_IRC_SERVER": "irc.libera.chat:6697",
+    "OTRSHELP_IRC_TLS": "true",
+    "OTRSHELP_CHANNELS": "#wikimedia-otrsconnect",
+    "OTRSHELP_PREFIX": "!",
+    "OTRSHELP_WIKI_API": "https://meta.wikimedia.org/w/api.php",
+    "OTRSHELP_PAGE": "OTRS/Volunteering",
+    "OTRSHELP_EVENTSTREAM": "https://stream.wikimedia.org/v2/stream/recentchange",
+    "OTRSHELP_POLL_SECONDS": "60",
+    "OTRSHELP_HOME": "./var",
+}
+NETWORK = "libera"
+
+
+class ConfigError(Exception):
+    """A setting that is missing or wrong: one line for the person running the bot."""
+
+
+@dataclass
+class Settings:
+    nick: str
+    server: str
+    port: int
+    tls: bool
+    channels: list[str]
+    sasl_user: str
+    sasl_password: str
+    admins: list[str]
+    prefix: str
+    wiki_api: str
+    page: str
+    eventstream: str
+    poll_seconds: int
+    db: str
+    home: Path
+    contact: str
+    network: str = NETWORK
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+def _env(env: dict[str, str], name: str) -> str:
+    value = env.get(name)
+    if value is None:
+        value = DEFAULTS.get(name, "")
+    return value.strip()
+
+
+def load_settings(env: dict[str, str] | None = None) -> Settings:
+    """Validate the environment; every problem names its variable."""
+    env = dict(os.environ if env is None else env)
+    nick = _env(env, "OTRSHELP_NICK")
+    if not re.fullmatch(r"[A-Za-z\[\]\\`_^{|}][A-Za-z0-9\[\]\\`_^{|}-]{0,29}", nick):
+        raise ConfigError(f"OTRSHELP_NICK: {nick!r} is not a valid IRC nick")
+    server = _env(env, "OTRSHELP_IRC_SERVER")
+    m = re.fullmatch(r"\[?([A-Za-z0-9.:-]+?)\]?:(\d{1,5})", server)
+    if not m or not 0 < int(m.group(2)) < 65536:
+        raise ConfigError(f"OTRSHELP_IRC_SERVER: {server!r} should be host:port, e.g. irc.libera.chat:6697")
+    tls_text = _env(env, "OTRSHELP_IRC_TLS").lower()
+    if tls_text not in ("true", "false", "1", "0", "yes", "no", "on", "off"):
+        raise ConfigError(f"OTRSHELP_IRC_TLS: {tls_text!r} should be true or false")
+    channels = _env(env, "OTRSHELP_CHANNELS").split()
+    if not channels:
+        raise ConfigError("OTRSHELP_CHANNELS: give at least one channel, e.g. #wikimedia-vrtconnect")
+    for ch in channels:
+        if not re.fullmatch(r"[#&][^\s,\x07]{1,49}", ch):
+            raise ConfigError(f"OTRSHELP_CHANNELS: {ch!r} is not a channel name")
+    sasl_user = _env(env, "OTRSHELP_SASL_USER")
+    sasl_password = env.get("OTRSHELP_SASL_PASSWORD", "")
+    if bool(sasl_user) != bool(sasl_password):
+        missing = "OTRSHELP_SASL_PASSWORD" if sasl_user else "OTRSHELP_SASL_USER"
+        raise ConfigError(f"{missing}: set both OTRSHELP_SASL_USER and OTRSHELP_SASL_PASSWORD, or neither")
+    admins = [a for a in re.split(r"[\s,]+", _env(env, "OTRSHELP_ADMINS")) if a]
+    for a in admins:
+        if not re.fullmatch(r"[^\s:!@]{1,64}", a):
+            raise ConfigError(f"OTRSHELP_ADMINS: {a!r} is not a services account name")
+    prefix = _env(env, "OTRSHELP_PREFIX")
+    if len(prefix) != 1 or prefix.isalnum() or prefix.isspace():
+        raise ConfigError(f"OTRSHELP_PREFIX: {prefix!r} should be one punctuation character, e.g. !")
+    wiki_api = _env(env, "OTRSHELP_WIKI_API")
+    if urlsplit(wiki_api).scheme not in ("http", "https") or not urlsplit(wiki_api).netloc:
+        raise ConfigError(f"OTRSHELP_WIKI_API: {wiki_api!r} should be an http(s) URL of api.php")
+    page = _env(env, "OTRSHELP_PAGE")
+    if not page or any(c in page for c in "[]{}|#<>"):
+        raise ConfigError(f"OTRSHELP_PAGE: {page!r} is not a page title")
+    stream = _env(env, "OTRSHELP_EVENTSTREAM")
+    if stream and urlsplit(stream).scheme not in ("http", "https"):
+        raise ConfigError(f"OTRSHELP_EVENTSTREAM: {stream!r} should be an http(s) URL, or empty to turn it off")
+    poll_text = _env(env, "OTRSHELP_POLL_SECONDS")
+    try:
+        poll = int(poll_text)
+        if not 1 <= poll <= 86400:
+            raise ValueError
+    except ValueError:
+        raise ConfigError(f"OTRSHELP_POLL_SECONDS: {poll_text!r} should be a whole number of seconds (1-86400)") from None
+    home = Path(_env(env, "OTRSHELP_HOME") or "./var").expanduser()
+    db = env.get("OTRSHELP_DB", "").strip()
+    if db and "://" not in db:
+        raise ConfigError("OTRSHELP_DB: should be an SQLAlchemy URL, e.g. sqlite:////path/otrshelp.db "
+                          "or postgresql+psycopg://user@host/db")
+    contact = _env(env, "OTRSHELP_CONTACT")
+    return Settings(nick=nick, server=m.group(1), port=int(m.group(2)),
+                    tls=tls_text in ("true", "1", "yes", "on"), channels=channels,
+                    sasl_user=sasl_user, sasl_password=sasl_password, admins=admins,
+                    prefix=prefix, wiki_api=wiki_api, page=page, eventstream=stream,
+                    poll_seconds=poll, db=db, home=home.resolve(), contact=contact)
+
+
+# ---------------------------------------------------------------------------
+# The Limnoria registry
+# ---------------------------------------------------------------------------
+
+def _escape(value: str) -> str:
+    """Limnoria decodes registry values with unicode_escape."""
+    return str(value).encode("unicode_escape").decode("ascii")
+
+
+def registry_lines(st: Settings) -> list[str]:
+    """The registry the bot starts with. Secrets are not in it: run_bot
+    sets the SASL password in memory after the registry is read."""
+    home = st.home
+    net = f"supybot.networks.{st.network}"
+    plugins = ["Admin", "Channel", "Config", "Misc", "NickAuth", "Owner", "User", "OTRSHelp"]
+    values: dict[str, str] = {
+        "supybot.nick": st.nick,
+        "supybot.ident": "otrshelp",
+        "supybot.user": "OTRSHelp, the VRT recruiting bot",
+        "supybot.networks": st.network,
+        f"{net}.servers": f"{st.server}:{st.port}",
+        f"{net}.ssl": str(st.tls),
+        f"{net}.channels": " ".join(st.channels),
+        f"{net}.sasl.username": st.sasl_user,
+        f"{net}.sasl.mechanisms": "PLAIN",
+        f"{net}.capabilities": "account-tag extended-join account-notify message-tags",
+        "supybot.directories.conf": str(home / "conf"),
+        "supybot.directories.data": str(home / "data"),
+        "supybot.directories.data.tmp": str(home / "data" / "tmp"),
+        "supybot.directories.data.web": str(home / "web"),
+        "supybot.directories.backup": str(home / "backup"),
+        "supybot.directories.log": str(home / "logs"),
+        "supybot.directories.plugins": f"{ROOT} {ROOT / 'plugins'}",
+        "supybot.plugins": " ".join(plugins),
+        "supybot.reply.whenAddressedBy.chars": st.prefix,
+        "supybot.reply.whenAddressedBy.nick": "True",
+        "supybot.reply.whenNotCommand": "False",
+        "supybot.reply.error.detailed": "False",
+        "supybot.abuse.flood.command": "False",
+        "supybot.abuse.flood.command.invalid": "False",
+        "supybot.protocols.irc.throttleTime": "0.5",
+        "supybot.log.stdout": "True",
+        "supybot.log.stdout.colorized": "False",
+        "supybot.log.level": "INFO",
+        "supybot.log.plugins.individualLogfiles": "False",
+        "supybot.databases.users.allowUnregistration": "False",
+        "supybot.capabilities.private": "admin",
+        "supybot.commands.defaultPlugins.status": "OTRSHelp",
+        "supybot.commands.defaultPlugins.apply": "OTRSHelp",
+        "supybot.commands.defaultPlugins.note": "OTRSHelp",
+        "supybot.commands.defaultPlugins.faq": "OTRSHelp",
+        "supybot.commands.defaultPlugins.queue": "OTRSHelp",
+        "supybot.plugins.OTRSHelp.wikiApi": st.wiki_api,
+        "supybot.plugins.OTRSHelp.page": st.page,
+        "supybot.plugins.OTRSHelp.eventStream": st.eventstream,
+        "supybot.plugins.OTRSHelp.pollSeconds": str(st.poll_seconds),
+        "supybot.plugins.OTRSHelp.contact": st.contact,
+    }
+    for p in plugins:
+        values[f"supybot.plugins.{p}"] = "True"
+    values.update(_conf_file_values(ROOT / "conf" / "otrshelp.conf"))
+    return [f"{k}: {_escape(v)}" for k, v in values.items()]
+
+
+def _conf_file_values(path: Path) -> dict[str, str]:
+    """Site defaults in ``conf/otrshelp.conf`` (registry lines; no secrets)."""
+    out: dict[str, str] = {}
+    if not path.exists():
+        return out
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.partition(":")
+        if not sep or not key.startswith("supybot."):
+            raise ConfigError(f"{path}:{n}: expected 'supybot.name: value'")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def users_conf(existing: str, admins: list[str], network: str) -> str:
+    """users.conf with one bot user per admin account (NickAuth maps the
+    services account to it). Other users, made from IRC, are kept."""
+    blocks: list[list[str]] = []
+    for line in existing.splitlines():
+        if line.startswith("user "):
+            blocks.append([line])
+        elif blocks and line.strip():
+            blocks[-1].append(line)
+    wanted = {a.lower() for a in admins}
+    kept = [b for b in blocks
+            if not any(l.strip().lower() in {f"name {w}" for w in wanted} for l in b)]
+    next_id = max([int(b[0].split()[1]) for b in kept] + [0]) + 1
+    out: list[str] = []
+    for b in kept:
+        out.extend(b)
+        out.append("")
+    for i, account in enumerate(admins):
+        out += [f"user {next_id + i}", f"  name {account}", "  ignore False", "  secure False",
+                # no one can identify with a password: the services account is the key
+                "  hashed True", f"  password !{secrets.token_hex(16)}",
+                "  capability admin", f"  nicks {network} {account}", ""]
+    return "\n".join(out) + "\n"
+
+
+def prepare_home(st: Settings) -> Path:
+    """Create the private runtime directory and write the registry into it."""
+    os.umask(0o077)
+    for sub in ("conf", "data", "data/tmp", "logs", "backup", "web"):
+        (st.home / sub).mkdir(parents=True, exist_ok=True)
+    os.chmod(st.home, 0o700)
+    conf_file = st.home / "conf" / "otrshelp.conf"
+    conf_file.write_text("\n".join(registry_lines(st)) + "\n", encoding="utf-8")
+    os.chmod(conf_file, 0o600)
+    users = st.home / "conf" / "users.conf"
+    old = users.read_text(encoding="utf-8") if users.exists() else ""
+    users.write_text(users_conf(old, st.admins, st.network), encoding="utf-8")
+    os.chmod(users, 0o600)
+    return conf_file
+
+
+def scrub_secrets(conf_file: Path) -> None:
+    """Limnoria writes its whole registry back on exit; take the SASL
+    password out again so no copy outlives the process."""
+    try:
+        text = conf_file.read_text(encoding="utf-8")
+    except OSError:
+        return
+    text = re.sub(r"^(supybot\.networks\.[^.]+\.sasl\.password):.*$", r"\1: ", text, flags=re.M)
+    conf_file.write_text(text, encoding="utf-8")
+    bak = conf_file.with_name(conf_file.name + ".bak")
+    if bak.exists():
+        bak.unlink()
+
+
+def run_bot(st: Settings) -> int:
+    conf_file = prepare_home(st)
+    if st.db:
+        os.environ["OTRSHELP_DB"] = st.db
+    os.environ["OTRSHELP_HOME"] = str(st.home)
+    import supybot.registry as registry
+
+    # The password goes into the registry in memory only, right after it is read.
+    original_open = registry.open_registry
+
+    def open_registry(filename: str, *args, **kwargs):
+        result = original_open(filename, *args, **kwargs)
+        if st.sasl_password:
+            import supybot.conf as conf
+
+            conf.supybot.networks.get(st.network).sasl.password.setValue(st.sasl_password)
+        return result
+
+    registry.open_registry = open_registry
+    from supybot.scripts import limnoria
+
+    argv = ["limnoria"]
+    if os.name == "posix" and os.geteuid() == 0:
+        argv.append("--allow-root")
+    argv.append(str(conf_file))
+    sys.argv = argv
+    try:
+        limnoria.main()
+        return 0
+    except SystemExit as e:
+        return int(e.code or 0) if not isinstance(e.code, str) else 1
+    finally:
+        scrub_secrets(conf_file)
+
+
+# ---------------------------------------------------------------------------
+# scan and faq
+# ---------------------------------------------------------------------------
+
+def cmd_scan(args: argparse.Namespace) -> int:
+    from OTRSHelp.parser import parse_page
+
+    if args.wikitext:
+        try:
+            text = Path(args.wikitext).read_text(encoding="utf-8", errors="replace")
+        except OSError as e:
+            print(f"scan: cannot read {args.wikitext}: {e.strerror}", file=sys.stderr)
+            return 2
+        source = args.wikitext
+    else:
+        from OTRSHelp.wikiclient import WikiClient, WikiError
+
+        env = dict(os.environ)
+        api = _env(env, "OTRSHELP_WIKI_API")
+        title = args.page or _env(env, "OTRSHELP_PAGE")
+        client = WikiClient(api, contact=_env(env, "OTRSHELP_CONTACT"))
+        try:
+            info = client.resolve_page(title)
+            revs = list(client.revisions_after(info.pageid, None))
+        except WikiError as e:
+            print(f"scan: {e}", file=sys.stderr)
+            return 1
+        text = revs[-1].text if revs else ""
+        source = f"{info.title} (revision {info.lastrevid})"
+    apps = parse_page(text)
+    if not apps:
+        print(f"scan: warning: no applications found in {source}; "
+              "is this the volunteering page?", file=sys.stderr)
+    if args.json:
+        print(json.dumps({"applications": [a.to_json() for a in apps]}, ensure_ascii=False, indent=2))
+        return 0
+    print(_table(apps))
+    return 0
+
+
+def _table(apps) -> str:
+    from OTRSHelp.parser import iso
+
+    headers = ["applicant", "status", "opened", "queues", "+", "-", "=", "?", "last activity"]
+    rows = []
+    for a in apps:
+        last, by = a.last_activity
+        rows.append([a.applicant, a.status, (iso(a.opened) or "")[:10], ", ".join(a.queues),
+                     str(len(a.support)), str(len(a.oppose)), str(len(a.neutral)),
+                     str(len(a.questions)), f"{(iso(last) or '')[:16].replace('T', ' ')} {by or ''}".strip()])
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths))]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows]
+    lines.append(f"{len(apps)} application(s)")
+    return "\n".join(lines)
+
+
+def cmd_faq(args: argparse.Namespace) -> int:
+    from OTRSHelp.faq import KnowledgeBase
+
+    kb = KnowledgeBase.load()
+    question = " ".join(args.question)
+    match = kb.lookup(question, lang=args.lang)
+    if args.json:
+        if match is None:
+            print(json.dumps({"topic": None}))
+        else:
+            print(json.dumps({"topic": match.topic, "score": round(match.score, 3),
+                              "answer": match.answer, "lang": match.lang}, ensure_ascii=False))
+        return 0
+    if match is None:
+        near = kb.suggest(question)
+        print("No topic matches." + (f" Nearest: {', '.join(near)}" if near else ""))
+        return 0
+    print(f"[{match.topic}, {match.lang}, score {match.score:.2f}] {match.answer}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = argparse.ArgumentParser(prog="run_bot.py", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command")
+    scan = sub.add_parser("scan", help="what the bot reads on the page now")
+    src = scan.add_mutually_exclusive_group()
+    src.add_argument("--wikitext", metavar="FILE", help="read this wikitext file instead of the wiki")
+    src.add_argument("--page", metavar="TITLE", help="page title on OTRSHELP_WIKI_API")
+    scan.add_argument("--json", action="store_true", help="JSON as in DESIGN.md")
+    faq = sub.add_parser("faq", help="which FAQ answer the bot would give")
+    faq.add_argument("question", nargs="+")
+    faq.add_argument("--lang", choices=["en", "de", "nl"], default=None)
+    faq.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    if args.command == "scan":
+        return cmd_scan(args)
+    if args.command == "faq":
+        return cmd_faq(args)
+    try:
+        settings = load_settings()
+    except ConfigError as e:
+        print(f"run_bot.py: {e}", file=sys.stderr)
+        return 2
+    return run_bot(settings)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
