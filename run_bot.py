@@ -182,6 +182,7 @@ def registry_lines(st: Settings) -> list[str]:
         "supybot.databases.users.allowUnregistration": "False",
         "supybot.capabilities.private": "admin",
         "supybot.commands.defaultPlugins.status": "OTRSHelp",
+        "supybot.commands.defaultPlugins.announce": "OTRSHelp",
         "supybot.commands.defaultPlugins.apply": "OTRSHelp",
         "supybot.commands.defaultPlugins.note": "OTRSHelp",
         "supybot.commands.defaultPlugins.faq": "OTRSHelp",

@@ -14,7 +14,7 @@ from typing import Iterable, Sequence
 from .announce import Links
 from .names import irc_safe, no_ping, username_key
 from .profile import Profile
-from .store import ApplicationRow, RecordRow
+from .store import ApplicationRow, RecordRow, current_votes, unanswered_questions
 
 __all__ = ["near_names", "public_line", "status_lines", "pending_lines", "stale_lines",
            "days_waiting"]
@@ -50,21 +50,11 @@ def _ago(t: datetime | None, now: datetime) -> str:
 
 
 def _votes(row: ApplicationRow) -> dict[str, list[str]]:
-    latest: dict[str, str] = {}
-    for c in row.comments:
-        if c.kind in ("support", "oppose", "neutral") and c.signer and not c.struck_vote:
-            latest.pop(c.signer, None)
-            latest[c.signer] = c.kind
-    out: dict[str, list[str]] = {"support": [], "oppose": [], "neutral": []}
-    for signer, kind in latest.items():
-        out[kind].append(signer)
-    return out
+    return current_votes(row.comments)
 
 
 def open_questions(row: ApplicationRow) -> list:
-    replies = [c.time for c in row.comments if c.signer == row.applicant and c.time]
-    return [c for c in row.comments if c.kind == "question"
-            and not any(t and c.time and t > c.time for t in replies)]
+    return unanswered_questions(row.applicant, row.comments)
 
 
 def _state(row: ApplicationRow, now: datetime) -> str:
@@ -78,11 +68,10 @@ def _state(row: ApplicationRow, now: datetime) -> str:
 
 def public_line(row: ApplicationRow, links: Links, now: datetime) -> str:
     """What anyone may know: it is all on the wiki page anyway."""
-    v = _votes(row)
     return irc_safe(
         f"{no_ping(row.applicant)}: {_state(row, now)}; "
-        f"{len(v['support'])} support, {len(v['oppose'])} oppose, {len(v['neutral'])} neutral; "
-        f"{len(open_questions(row))} open question(s) "
+        f"{row.support_count} support, {row.oppose_count} oppose, {row.neutral_count} neutral; "
+        f"{row.open_questions} open question(s) "
         f"{links.section(row.anchor) if row.present else ''}").rstrip()
 
 
@@ -158,41 +147,41 @@ def _flags(row: ApplicationRow, records: Sequence[RecordRow]) -> list[str]:
     flags = []
     if not any(r.kind == "email" for r in records):
         flags.append("no email")
-    if open_questions(row):
+    if row.open_questions:
         flags.append("unanswered question")
-    opposes = len(_votes(row)["oppose"])
-    if opposes:
-        flags.append(f"{opposes} oppose")
+    if row.oppose_count:
+        flags.append(f"{row.oppose_count} oppose")
     if row.status == "on hold":
         flags.append("on hold")
     return flags
 
 
 def pending_lines(rows: Sequence[ApplicationRow], records: dict[str, list[RecordRow]],
-                  now: datetime, limit: int = 15) -> list[str]:
-    """Open applications, longest waiting first, one line each."""
+                  now: datetime, total: int | None = None) -> list[str]:
+    """Open applications, longest waiting first, one line each; *rows* is
+    the head of the list and *total* its full length."""
+    total = len(rows) if total is None else total
     if not rows:
         return ["No open applications."]
     ordered = sorted(rows, key=lambda r: (r.opened is None, r.opened or now))
     out = []
-    for r in ordered[:limit]:
-        v = _votes(r)
+    for r in ordered:
         flags = _flags(r, records.get(r.applicant_key, []))
         out.append(irc_safe(
             f"{no_ping(r.applicant)}: {days_waiting(r, now)} d, {', '.join(r.queues) or '?'}, "
-            f"+{len(v['support'])}/-{len(v['oppose'])}" + (f" [{', '.join(flags)}]" if flags else "")))
-    if len(ordered) > limit:
-        out.append(f"... and {len(ordered) - limit} more.")
-    header = f"{len(rows)} open application(s), longest waiting first:"
+            f"+{r.support_count}/-{r.oppose_count}" + (f" [{', '.join(flags)}]" if flags else "")))
+    if total > len(ordered):
+        out.append(f"... and {total - len(ordered)} more.")
+    header = f"{total} open application(s), longest waiting first:"
     return [header] + out
 
 
 def stale_lines(rows: Sequence[ApplicationRow], records: dict[str, list[RecordRow]],
-                now: datetime, days: int) -> list[str]:
+                now: datetime, days: int, limit: int = 15) -> list[str]:
     """The digest of applications waiting longer than *days*."""
     stale = [r for r in rows if (days_waiting(r, now) or 0) > days]
     if not stale:
         return [f"No application has waited more than {days} days."]
-    lines = pending_lines(stale, records, now)
+    lines = pending_lines(stale[:limit], records, now, total=len(stale))
     lines[0] = f"{len(stale)} application(s) waiting more than {days} days:"
     return lines

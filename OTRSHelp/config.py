@@ -17,6 +17,15 @@ except Exception:  # pragma: no cover - Limnoria without i18n
 from .announce import DEFAULT_FORMATS
 
 
+class NonNegativeFloat(registry.Float):
+    """Value must be a number, zero or more."""
+
+    def setValue(self, v, **kwargs):
+        if v < 0:
+            self.error()
+        super().setValue(v, **kwargs)
+
+
 def configure(advanced):
     from supybot.questions import something
 
@@ -74,7 +83,7 @@ for _kind, _default in DEFAULT_FORMATS.items():
 conf.registerChannelValue(OTRSHelp, "answerQuestions", registry.Boolean(
     True, _("""Answer plain questions in the channel (not only commands) when
     the knowledge base matches them with high confidence.""")))
-conf.registerChannelValue(OTRSHelp, "answerDelay", registry.NonNegativeFloat(
+conf.registerChannelValue(OTRSHelp, "answerDelay", NonNegativeFloat(
     8.0, _("""Seconds to wait before answering a plain question; if a person
     answers meanwhile, the bot stays quiet.""")))
 conf.registerChannelValue(OTRSHelp, "answerCooldown", registry.NonNegativeInteger(
@@ -91,6 +100,6 @@ conf.registerGlobalValue(OTRSHelp, "adminChannel", registry.String(
     and the stale digest is posted there. Empty: private message only.""")))
 conf.registerGlobalValue(OTRSHelp, "staleDays", registry.PositiveInteger(
     30, _("""An open application waiting longer than this many days is stale.""")))
-conf.registerGlobalValue(OTRSHelp, "staleDigestHours", registry.NonNegativeFloat(
+conf.registerGlobalValue(OTRSHelp, "staleDigestHours", NonNegativeFloat(
     24.0, _("""Hours between two stale digests in the admin channel; 0 turns
     the digest off.""")))

@@ -35,6 +35,7 @@ from .watcher import Watcher
 from .wikiclient import WikiClient, WikiError
 
 EVENT_IDS_TAG = "otrshelp_event_ids"
+PENDING_LINES = 15
 MARK_KINDS = {"email": "email", "approved": "decision", "declined": "decision",
               "onhold": "decision", "on-hold": "decision", "withdrawn": "decision"}
 
@@ -454,9 +455,12 @@ class OTRSHelp(callbacks.Plugin):
             on = self.registryValue("announce", channel, irc.network)
             irc.reply(_("Announcements in %s are %s.") % (channel, "on" if on else "off"))
             return
-        conf.supybot.plugins.OTRSHelp.announce.get(channel).get(irc.network).setValue(state)
+        self.setRegistryValue("announce", state == "on", channel=channel, network=irc.network)
         irc.replySuccess()
-    announce = wrap(announce, ["channel", optional(("literal", ("on", "off")))])
+        if state == "on":
+            self.announce_pending(irc)
+    announce = wrap(announce, [("checkChannelCapability", "op"),
+                               optional(("literal", ("on", "off")))])
 
     def poll(self, irc, msg, args):
         """takes no arguments
@@ -537,9 +541,11 @@ class OTRSHelp(callbacks.Plugin):
         """
         if not self._require_admin(irc, msg):
             return
-        rows = [r for r in self.store.applications(present=True) if r.status in ("open", "on hold")]
+        waiting = ("open", "on hold")
+        rows = self.store.applications(statuses=waiting, limit=PENDING_LINES)
+        total = self.store.count_applications(statuses=waiting)
         records = self.store.records_for([r.applicant_key for r in rows])
-        lines = admin_view.pending_lines(rows, records, _utcnow())
+        lines = admin_view.pending_lines(rows, records, _utcnow(), total=total)
         target = self._private_target(irc, msg)
         for line in lines:
             irc.reply(line, **target)
@@ -559,7 +565,7 @@ class OTRSHelp(callbacks.Plugin):
     stale = wrap(stale)
 
     def _stale_lines(self) -> list[str]:
-        rows = [r for r in self.store.applications(present=True) if r.status in ("open", "on hold")]
+        rows = self.store.applications(statuses=("open", "on hold"))
         records = self.store.records_for([r.applicant_key for r in rows])
         return admin_view.stale_lines(rows, records, _utcnow(), self.registryValue("staleDays"))
 

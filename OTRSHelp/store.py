@@ -15,7 +15,7 @@ import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 from sqlalchemy import (
     Boolean,
@@ -137,11 +137,20 @@ class ApplicationRow(Base):
     last_revid: Mapped[int | None] = mapped_column(Integer)
     last_activity: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_by: Mapped[str | None] = mapped_column(String(255))
+    # kept by the tracker so lists of thousands need no comment scan
+    support_count: Mapped[int] = mapped_column(Integer, default=0)
+    oppose_count: Mapped[int] = mapped_column(Integer, default=0)
+    neutral_count: Mapped[int] = mapped_column(Integer, default=0)
+    open_questions: Mapped[int] = mapped_column(Integer, default=0)
+    # what the section said when last read: an unchanged section costs nothing
+    content_digest: Mapped[str | None] = mapped_column(String(40))
+    # set while the section is missing from a held (mass-removal) revision
+    missing_since_revid: Mapped[int | None] = mapped_column(Integer)
     comments: Mapped[list["CommentRow"]] = relationship(
         back_populates="application", cascade="all, delete-orphan",
         order_by="CommentRow.id")
 
-    __table_args__ = (Index("ix_applications_present_opened", "present", "opened"),)
+    __table_args__ = (Index("ix_applications_present_status_opened", "present", "status", "opened"),)
 
 
 class CommentRow(Base):
@@ -161,6 +170,27 @@ class CommentRow(Base):
     application: Mapped[ApplicationRow] = relationship(back_populates="comments")
 
     __table_args__ = (Index("ix_comments_app_signer_time", "application_id", "signer", "time"),)
+
+
+def current_votes(comments: Iterable[Any]) -> dict[str, list[str]]:
+    """Signers by vote, each once: a person's latest unstruck vote counts
+    (someone who moves from oppose to support is a supporter only)."""
+    latest: dict[str, str] = {}
+    for c in comments:
+        if c.kind in ("support", "oppose", "neutral") and c.signer and not c.struck_vote:
+            latest.pop(c.signer, None)
+            latest[c.signer] = c.kind
+    out: dict[str, list[str]] = {"support": [], "oppose": [], "neutral": []}
+    for signer, kind in latest.items():
+        out[kind].append(signer)
+    return out
+
+
+def unanswered_questions(applicant: str, comments: Sequence[Any]) -> list[Any]:
+    """Questions the applicant has not written anything after."""
+    replies = [c.time for c in comments if c.signer == applicant and c.time]
+    return [c for c in comments if c.kind == "question"
+            and not any(t and c.time and t > c.time for t in replies)]
 
 
 class EventRow(Base):
@@ -324,13 +354,27 @@ class Store:
             return [Event.from_row(r) for r in s.scalars(q.limit(limit))]
 
     # -- applications ----------------------------------------------------------
-    def applications(self, *, present: bool | None = True) -> list[ApplicationRow]:
+    def applications(self, *, present: bool | None = True,
+                     statuses: Sequence[str] | None = None,
+                     limit: int | None = None) -> list[ApplicationRow]:
+        """Applications, longest waiting first (comments not loaded)."""
         with self.reading() as s:
             q = select(ApplicationRow).order_by(ApplicationRow.opened, ApplicationRow.id)
             if present is not None:
                 q = q.where(ApplicationRow.present.is_(present))
-            rows = s.scalars(q).all()
-            return list(rows)
+            if statuses:
+                q = q.where(ApplicationRow.status.in_(list(statuses)))
+            if limit:
+                q = q.limit(limit)
+            return list(s.scalars(q).all())
+
+    def count_applications(self, *, present: bool = True, statuses: Sequence[str] | None = None) -> int:
+        with self.reading() as s:
+            q = select(func.count()).select_from(ApplicationRow).where(
+                ApplicationRow.present.is_(present))
+            if statuses:
+                q = q.where(ApplicationRow.status.in_(list(statuses)))
+            return s.scalar(q) or 0
 
     def find_application(self, name: str) -> ApplicationRow | None:
         """The applicant's current application (on the page), else their

@@ -12,6 +12,7 @@ still there after ``hold_seconds`` is taken as an archive.
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Protocol
@@ -21,7 +22,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from .names import normalize_username, username_key
 from .parser import Application, Comment, parse_page
-from .store import ApplicationRow, CommentRow, Event, EventRow, Store
+from .store import (ApplicationRow, CommentRow, Event, EventRow, Store, current_votes,
+                    unanswered_questions)
 
 __all__ = ["RevisionLike", "Tracker", "Result"]
 
@@ -77,9 +79,9 @@ class Tracker:
                 state.last_revid, state.last_timestamp = rev.revid, rev.timestamp
                 return Result(events=[], skipped=True)
             seeding = state.last_revid is None and not self.announce_first
+            # comments load lazily: only for sections that changed
             rows = list(s.scalars(select(ApplicationRow)
-                                  .where(ApplicationRow.present.is_(True))
-                                  .options(selectinload(ApplicationRow.comments))))
+                                  .where(ApplicationRow.present.is_(True))))
             events: list[Event] = []
             held = self._apply(s, rows, apps, rev, events, state)
             state.last_revid = rev.revid
@@ -103,7 +105,7 @@ class Tracker:
             if (now - state.held_since).total_seconds() < self.hold_seconds:
                 return []
             held = list(s.scalars(select(ApplicationRow).where(
-                ApplicationRow.present.is_(True), ApplicationRow.last_revid < state.held_revid)))
+                ApplicationRow.present.is_(True), ApplicationRow.missing_since_revid.is_not(None))))
             events: list[Event] = []
             for row in held:
                 self._archive(row, state.held_revid, state.held_since, None, events)
@@ -142,17 +144,25 @@ class Tracker:
         elif state.held_revid is not None and (  # page time, so a catch-up holds too
                 rev.timestamp - (state.held_since or rev.timestamp)).total_seconds() < self.hold_seconds:
             held = [r.applicant for r in unmatched_rows]
+            for r in unmatched_rows:
+                r.missing_since_revid = r.missing_since_revid or rev.revid
         else:
             for row in unmatched_rows:
                 self._archive(row, rev.revid, rev.timestamp, editor, events)
             state.held_revid = state.held_since = None
         # 4. new and changed applications, in page order
         for app, row in pairs:
+            digest = _digest(app)
+            if row is not None:
+                row.missing_since_revid = None
+                if row.content_digest == digest:
+                    continue  # the section did not change
             if row is None:
                 row = self._restore_archived(s, app)
             if row is None:
                 row = self._open(s, app, rev, editor, events)
             self._update(row, app, rev, editor, events)
+            row.content_digest = digest
         return held
 
     def _restore_archived(self, s: Session, app: Application) -> ApplicationRow | None:
@@ -230,10 +240,15 @@ class Tracker:
         row.closed, row.closed_by = (app.closed, app.closed_by) if new_status != "open" else (None, None)
         last, last_by = _last_activity(row)
         row.last_activity, row.last_by = last, last_by
+        votes = current_votes(row.comments)
+        row.support_count, row.oppose_count = len(votes["support"]), len(votes["oppose"])
+        row.neutral_count = len(votes["neutral"])
+        row.open_questions = len(unanswered_questions(row.applicant, row.comments))
 
     def _archive(self, row: ApplicationRow, revid: int, when: datetime | None,
                  editor: str | None, events: list[Event]) -> None:
         row.present = False
+        row.missing_since_revid = None
         row.archived_at = when
         events.append(Event("archived", row.applicant, editor, when, revid, row.anchor,
                             {"status": row.status}))
@@ -247,6 +262,15 @@ class Tracker:
         s.add_all(rows)
         s.flush()
         return [Event.from_row(r) for r in rows]
+
+
+def _digest(app: Application) -> str:
+    """What the tracker compares: identical for an untouched section."""
+    parts = (app.applicant, app.anchor, app.heading, app.opened, app.opened_by, app.queues,
+             app.languages, app.statement, app.status, app.closed, app.closed_by,
+             [(c.signer, c.time, c.kind, c.depth, c.status, c.struck_vote, c.digest, c.excerpt)
+              for c in app.comments])
+    return hashlib.sha1(repr(parts).encode("utf-8")).hexdigest()
 
 
 def _take(rows: list[ApplicationRow], pred) -> ApplicationRow | None:

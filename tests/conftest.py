@@ -49,7 +49,21 @@ def pytest_pycollect_makeitem(collector, name, obj):
     return None
 
 
-try:  # real servers (PostgreSQL, MediaWiki, InspIRCd, Anope) as fixtures
-    from realservers import *  # noqa: E402,F401,F403
-except ImportError:  # pragma: no cover - only while realservers.py is written
-    pass
+from realservers import *  # noqa: E402,F401,F403  real servers as fixtures
+
+import socket  # noqa: E402
+
+_real_connect = socket.socket.connect
+
+
+def _loopback_only(self, address):
+    """No network in tests beyond 127.0.0.1: a test that would reach Meta
+    fails at once instead of hanging or leaking traffic."""
+    if self.family in (socket.AF_INET, socket.AF_INET6) and isinstance(address, tuple):
+        host = address[0]
+        if not (host.startswith("127.") or host in ("::1", "localhost")):
+            raise OSError(f"test tried to reach {host}: only 127.0.0.1 is allowed in tests")
+    return _real_connect(self, address)
+
+
+socket.socket.connect = _loopback_only

@@ -85,3 +85,9 @@ class Rev:
     text: str
     parentid: int = 0
     comment: str = ""
+
+
+def days_ago(days: float) -> datetime:
+    """A time *days* before now, to the minute (signatures have no seconds)."""
+    now = datetime.now(timezone.utc).replace(second=0, microsecond=0)
+    return now - timedelta(days=days)

@@ -1,1 +1,0 @@
-# Stub so local is a module, used for third-party modules

@@ -1,0 +1,237 @@
+"""The plugin in Limnoria's own test harness: commands, the channel listener,
+announcements and access control, as people on IRC would see them."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from supybot import conf, ircmsgs
+from supybot.test import ChannelPluginTestCase, timeFastForward
+
+from OTRSHelp.store import Store
+from OTRSHelp.tracker import Tracker
+from pagebuilder import App, Page, Rev, at, days_ago, sig
+
+NOCAP = "stranger!u@host__no_testcap__"
+
+
+def plugin(tc):
+    return tc.irc.getCallback("OTRSHelp")
+
+
+def seed(tc, page: Page, *later: tuple[str, str]) -> Tracker:
+    """Store *page* as the page the bot has read (and later revisions)."""
+    tracker = Tracker(plugin(tc).store)
+    tracker.process(Rev(1, at(0), "Someone", page.text()))
+    return tracker
+
+
+def sample_page() -> Page:
+    alice = App("Alice Example", days_ago(40.2), queues="info-en, permissions-commons")
+    alice.lines += [f"*{{{{support}}}} Good. {sig('Supporter One', days_ago(39))}",
+                    f"*{{{{oppose}}}} Not yet. {sig('Opposer', days_ago(38))}",
+                    f"*{{{{q}}}} How many hours a week? {sig('Asker', days_ago(37))}"]
+    bob = App("Bob", days_ago(3.2), queues="info-de", languages="German")
+    bob.lines += [f"*{{{{s}}}} Sure. {sig('Supporter One', days_ago(2))}"]
+    return Page([alice, bob])
+
+
+class FaqCommandsTestCase(ChannelPluginTestCase):
+    plugins = ("OTRSHelp", "User")
+    channel = "#wikimedia-vrtconnect"
+
+    def testHelp(self):
+        self.assertRegexp("help OTRSHelp faq", "topic or question")
+        self.assertRegexp("list OTRSHelp", "apply.*faq.*queue")
+
+    def testFaqListsTopics(self):
+        self.assertRegexp("faq", "apply.*how-long")
+
+    def testFaqAnswersAQuestionWithItsLink(self):
+        self.assertRegexp("faq how do I apply?", r"volunteers-vrt@wikimedia\.org.*https://meta\.wikimedia\.org/")
+
+    def testFaqByTopicAndLanguage(self):
+        self.assertRegexp("faq wie lange dauert die Bearbeitung meiner Bewerbung?", "https://")
+        self.assertRegexp("faq info-nl", "(?i)nl")
+
+    def testFaqMissSuggests(self):
+        self.assertRegexp("faq zzzz qqqq", "(?i)no answer")
+
+    def testQueuesForALanguage(self):
+        self.assertRegexp("queues German", "info-de")
+        self.assertNotRegexp("queues German", "info-nl")
+        self.assertRegexp("queues Klingon", "(?i)no queue")
+
+    def testQueue(self):
+        self.assertRegexp("queue info-de", "(?i)de.wikipedia.org/wiki/Wikipedia:Support-Team")
+        self.assertRegexp("queue info-dx", "(?i)no queue.*info-de")
+
+    def testApply(self):
+        self.assertRegexp("apply", r"Volunteer_Response_Team/Volunteering")
+
+    def testAdminsEditTheKnowledgeBase(self):
+        self.assertNotError("faq set how-long It takes about three weeks now. https://meta.wikimedia.org/wiki/VRT")
+        self.assertRegexp("faq how-long", "three weeks")
+        self.assertNotError("faq alias how-long backlog")
+        self.assertRegexp("faq backlog", "three weeks")
+        self.assertRegexp("faq history how-long", r"set \[en\].*three weeks")
+        self.assertNotError("faq forget reapply")
+        self.assertNotRegexp("faq", "reapply")
+
+    def testOthersCannotEditTheKnowledgeBase(self):
+        self.assertRegexp("faq set how-long Nonsense", "admin capability", frm=NOCAP)
+        self.assertNotRegexp("faq how-long", "Nonsense")
+
+
+class ListenerTestCase(ChannelPluginTestCase):
+    plugins = ("OTRSHelp",)
+    channel = "#wikimedia-vrtconnect"
+    config = {"supybot.plugins.OTRSHelp.answerDelay": 0.0}
+
+    def say(self, text, nick="newbie"):
+        self.irc.feedMsg(ircmsgs.privmsg(self.channel, text, prefix=f"{nick}!u@example.org"))
+
+    def replies(self, timeout=0.5):
+        import time as _t
+        from supybot import drivers
+        out, end = [], _t.monotonic() + timeout
+        while _t.monotonic() < end:
+            drivers.run()
+            m = self.irc.takeMsg()
+            if m is not None:
+                out.append(m)
+        return [m for m in out if m.command == "PRIVMSG"]
+
+    def testAQuestionGetsTheAnswerAddressedToTheAsker(self):
+        self.say("hi, how do I apply to join the VRT?")
+        (m,) = self.replies()
+        assert m.args[0] == self.channel
+        assert m.args[1].startswith("newbie: ")
+        assert "volunteers-vrt@wikimedia.org" in m.args[1]
+
+    def testGermanAndDutchQuestionsGetTheirLanguage(self):
+        self.say("Wie kann ich mich beim Support-Team bewerben?", nick="hans")
+        (m,) = self.replies()
+        assert m.args[1].startswith("hans: ") and re.search(r"(?i)bewerb", m.args[1])
+        self.say("Hoe kan ik me aanmelden voor VRT?", nick="piet")
+        (m,) = self.replies()
+        assert m.args[1].startswith("piet: ") and re.search(r"(?i)aanmeld", m.args[1])
+
+    def testOffTopicTalkGetsNothing(self):
+        for line in ["hello everyone", "how do I upload a photo to commons?",
+                     "lol that was a long meeting", "is the en.wiki RfA still open?"]:
+            self.say(line)
+        assert self.replies() == []
+
+    def testNoAnswerWhenAPersonAnsweredMeanwhile(self):
+        conf.supybot.plugins.OTRSHelp.answerDelay.get(self.channel).setValue(5.0)
+        try:
+            self.say("how long does an application take?")
+            self.say("newbie: usually a few weeks, be patient", nick="helper")
+            timeFastForward(6)
+            assert self.replies() == []
+        finally:
+            conf.supybot.plugins.OTRSHelp.answerDelay.get(self.channel).setValue(0.0)
+
+    def testSameTopicNotTwiceWithinTheCooldown(self):
+        self.say("how do I apply to OTRS?")
+        assert len(self.replies()) == 1
+        self.say("how can i apply for vrt access?", nick="other")
+        assert self.replies() == []
+
+    def testBotsAreNeverAnswered(self):
+        self.say("how do I apply to join the VRT?", nick="wm-bot")
+        self.say("how do I apply to join the VRT?", nick="SomeOtherBot")
+        assert self.replies() == []
+
+    def testOffPerChannel(self):
+        conf.supybot.plugins.OTRSHelp.answerQuestions.get(self.channel).setValue(False)
+        try:
+            self.say("how do I apply to join the VRT?")
+            assert self.replies() == []
+        finally:
+            conf.supybot.plugins.OTRSHelp.answerQuestions.get(self.channel).setValue(True)
+
+
+class AdminCommandsTestCase(ChannelPluginTestCase):
+    plugins = ("OTRSHelp",)
+    channel = "#wikimedia-vrtconnect"
+
+    @pytest.fixture(autouse=True)
+    def _wiki(self, mediawiki):
+        """Profiles come from a real MediaWiki, never from Meta."""
+        mediawiki.create_user("Bob")
+        old = conf.supybot.plugins.OTRSHelp.wikiApi()
+        conf.supybot.plugins.OTRSHelp.wikiApi.setValue(mediawiki.api_url)
+        yield
+        conf.supybot.plugins.OTRSHelp.wikiApi.setValue(old)
+
+    def setUp(self):
+        super().setUp()
+        seed(self, sample_page())
+
+    def testApplicationIsPublic(self):
+        self.assertRegexp("application alice example",
+                          r"A\u200blice Example: open since .* \(40 days waiting\); 1 support, 1 oppose, 0 neutral; 1 open question")
+        self.assertRegexp("application Alice_Example", "Volunteering#Alice_Example")
+
+    def testPublicLineHasNoPrivateField(self):
+        plugin(self).store.add_record("Bob", "note", "secret remark", "admin1")
+        self.assertNotRegexp("application Bob", "secret|email")
+
+    def testUnknownApplicantSaysSoAndSuggests(self):
+        self.assertRegexp("application Alise Example", r"no application by A\u200blise Example.*Did you mean: A\u200blice Example")
+        self.assertRegexp("application Nobody At All", "I know no application by")
+
+    def testStatusGoesPrivatelyWithVotesAndRecords(self):
+        self.assertNotError("mark Bob email")
+        m = self.getMsg("status bob")
+        assert m.args[0] == self.nick, "status must not go to the channel"
+        text = m.args[1]
+        assert "B\u200bob: open since" in text and "queues info-de" in text
+        votes = self.irc.takeMsg().args[1]
+        assert "support 1 (S\u200bupporter One)" in votes
+        third = self.irc.takeMsg().args[1]
+        assert "email: received" in third
+        assert "profile: registered" in third and "global account: not available" in third
+
+    def testMarkDisagreeingWithThePageIsShown(self):
+        self.assertNotError("mark Alice_Example approved welcome aboard")
+        self.getMsg("status Alice Example")
+        self.irc.takeMsg()
+        third = self.irc.takeMsg().args[1]
+        assert "decision: approved: welcome aboard" in third
+        assert "differs from the page: open" in third
+
+    def testPendingLongestWaitingFirstWithFlags(self):
+        m = self.getMsg("pending")
+        assert m.args[0] == self.nick
+        first = self.irc.takeMsg().args[1]
+        second = self.irc.takeMsg().args[1]
+        assert first.startswith("A\u200blice Example: 40 d")
+        assert "no email" in first and "unanswered question" in first and "1 oppose" in first
+        assert second.startswith("B\u200bob: 3 d")
+
+    def testNotesAreRecordedWithWho(self):
+        self.assertNotError("note Bob asked on VRT wiki about permissions")
+        rows = plugin(self).store.records("Bob")
+        assert [(r.kind, r.value, r.by) for r in rows] == [("note", "asked on VRT wiki about permissions", "test")]
+
+    def testRefusalsWithoutTheCapability(self):
+        for command in ("status Bob", "pending", "stale", "mark Bob email", "note Bob hello", "poll"):
+            m = self.getMsg(command, frm=NOCAP)
+            assert m is not None and "admin" in m.args[1], command
+            assert "Bob: open" not in m.args[1]
+        assert plugin(self).store.records("Bob") == []
+
+    def testAnnounceSwitch(self):
+        # Owner has an "announce" too: the bot's registry makes ours the default
+        self.assertRegexp("otrshelp announce", "on")
+        self.assertNotError("otrshelp announce off")
+        self.assertRegexp("otrshelp announce", "off")
+        self.assertNotError("otrshelp announce on")
+
+    def testAnnounceSwitchNeedsOps(self):
+        self.assertRegexp("otrshelp announce off", "op", frm=NOCAP)
+        self.assertRegexp("otrshelp announce", "on")
