@@ -127,11 +127,20 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         raise ConfigError("OTRSHELP_DB: should be an SQLAlchemy URL, e.g. sqlite:////path/otrshelp.db "
                           "or postgresql+psycopg://user@host/db")
     contact = _env(env, "OTRSHELP_CONTACT")
+    extra: dict[str, str] = {}
+    timeout_text = _env(env, "OTRSHELP_HTTP_TIMEOUT")
+    if timeout_text:
+        try:
+            if not 0 < float(timeout_text) <= 300:
+                raise ValueError
+        except ValueError:
+            raise ConfigError(f"OTRSHELP_HTTP_TIMEOUT: {timeout_text!r} should be seconds (0-300)") from None
+        extra["supybot.plugins.OTRSHelp.httpTimeout"] = timeout_text
     return Settings(nick=nick, server=m.group(1), port=int(m.group(2)),
                     tls=tls_text in ("true", "1", "yes", "on"), channels=channels,
                     sasl_user=sasl_user, sasl_password=sasl_password, admins=admins,
                     prefix=prefix, wiki_api=wiki_api, page=page, eventstream=stream,
-                    poll_seconds=poll, db=db, home=home.resolve(), contact=contact)
+                    poll_seconds=poll, db=db, home=home.resolve(), contact=contact, extra=extra)
 
 
 # ---------------------------------------------------------------------------
@@ -196,6 +205,7 @@ def registry_lines(st: Settings) -> list[str]:
     for p in plugins:
         values[f"supybot.plugins.{p}"] = "True"
     values.update(_conf_file_values(ROOT / "conf" / "otrshelp.conf"))
+    values.update(st.extra)
     return [f"{k}: {_escape(v)}" for k, v in values.items()]
 
 

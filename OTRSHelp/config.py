@@ -57,6 +57,9 @@ conf.registerGlobalValue(OTRSHelp, "database", registry.String(
     "", _("""SQLAlchemy URL of the database. Empty: the OTRSHELP_DB environment
     variable, else an SQLite file in the data directory. Prefer the environment
     for URLs with a password."""), private=True))
+conf.registerGlobalValue(OTRSHelp, "httpTimeout", registry.PositiveFloat(
+    10.0, _("""Seconds to wait for the wiki to answer one request before
+    retrying with back-off.""")))
 conf.registerGlobalValue(OTRSHelp, "holdHours", registry.PositiveFloat(
     6.0, _("""When one revision removes most open applications at once
     (blanking, vandalism), wait this many hours for a revert before announcing

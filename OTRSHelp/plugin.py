@@ -108,6 +108,8 @@ class OTRSHelp(callbacks.Plugin):
         thread = self._poll_thread
         if thread is not None and thread.is_alive():
             thread.join(timeout=15)
+        if self.client is not None:
+            self.client.close()
         self.store.close()
         self.__parent.die()
 
@@ -123,10 +125,11 @@ class OTRSHelp(callbacks.Plugin):
         page = self.registryValue("page")
         contact = self.registryValue("contact") or os.environ.get("OTRSHELP_CONTACT", "")
         hold = self.registryValue("holdHours") * 3600
-        key = (api, page, contact, hold)
+        timeout = self.registryValue("httpTimeout")
+        key = (api, page, contact, hold, timeout)
         with self._lock:
             if self._components_key != key or self.watcher is None:
-                self.client = WikiClient(api, contact=contact)
+                self.client = WikiClient(api, contact=contact, timeout=timeout)
                 tracker = Tracker(self.store, hold_seconds=hold)
                 self.watcher = Watcher(self.client, tracker, self.store, page, api)
                 self.profiles = ProfileCache(self.client, ttl=self.registryValue("profileCacheSeconds"))
