@@ -243,8 +243,7 @@ class _Line:
 
     __slots__ = ("words", "pos", "raws", "stems")
 
-    def __init__(self, text: str, fix: Mapping[str, str] | None = None,
-                 vocab: frozenset[str] | None = None,
+    def __init__(self, text: str, vocab: frozenset[str] | None = None,
                  fuzzy: "_Fuzzy | None" = None) -> None:
         self.words = _words(text)
         self.pos: dict[str, list[float]] = {}

@@ -246,16 +246,18 @@ class OTRSHelp(callbacks.Plugin):
     def _knowledge_base(self) -> KnowledgeBase:
         overrides = []
         for row in self.store.faq_overrides():
+            lang = row.lang or None
             if row.action == "set":
-                overrides.append(Override(topic=row.topic, lang=row.lang, text=row.value,
-                                          aliases=[], forgotten=False))
+                overrides.append(Override(topic=row.topic, lang=lang, text=row.value))
             elif row.action == "alias":
-                overrides.append(Override(topic=row.topic, lang=row.lang, text=None,
-                                          aliases=[row.value], forgotten=False))
+                overrides.append(Override(topic=row.topic, lang=lang, aliases=[row.value]))
             elif row.action == "forget":
-                overrides.append(Override(topic=row.topic, lang=row.lang, text=None,
-                                          aliases=[], forgotten=True))
-        return self.kb_base.with_overrides(overrides)
+                overrides.append(Override(topic=row.topic, lang=lang, forgotten=True))
+        try:
+            return self.kb_base.with_overrides(overrides)
+        except ValueError as e:  # a bad override must not take the FAQ down
+            log.error("OTRSHelp: ignoring FAQ overrides: %s", e)
+            return self.kb_base
 
     def _is_bot(self, irc, msg) -> bool:
         if ircutils.strEqual(msg.nick, irc.nick):
@@ -382,7 +384,7 @@ class OTRSHelp(callbacks.Plugin):
             return
         action, topic = words[0].lower(), words[1].lower()
         rest = words[2:]
-        lang = "en"
+        lang = ""  # every language, unless one is named
         if len(rest) >= 2 and rest[0] == "--lang":
             lang, rest = rest[1].lower(), rest[2:]
         who = self._account(irc, msg) or msg.nick
@@ -391,7 +393,7 @@ class OTRSHelp(callbacks.Plugin):
             if not rows:
                 irc.reply(_("No changes to %s: it is as in the knowledge base file.") % topic)
                 return
-            irc.reply("; ".join(f"{r.at:%Y-%m-%d %H:%M} {r.by}: {r.action} [{r.lang}] "
+            irc.reply("; ".join(f"{r.at:%Y-%m-%d %H:%M} {r.by}: {r.action} [{r.lang or 'all'}] "
                                 f"{irc_safe(r.value, 80)}".rstrip() for r in rows[-8:]))
             return
         if action in ("set", "alias") and not rest:

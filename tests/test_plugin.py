@@ -75,7 +75,8 @@ class FaqCommandsTestCase(ChannelPluginTestCase):
         self.assertRegexp("faq how-long", "three weeks")
         self.assertNotError("faq alias how-long backlog")
         self.assertRegexp("faq backlog", "three weeks")
-        self.assertRegexp("faq history how-long", r"set \[en\].*three weeks")
+        self.assertRegexp("faq history how-long", r"test: set \[all\].*three weeks")
+        self.assertRegexp("faq wie lange dauert es?", "three weeks")
         self.assertNotError("faq forget reapply")
         self.assertNotRegexp("faq", "reapply")
 
