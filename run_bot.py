@@ -175,7 +175,7 @@ def registry_lines(st: Settings) -> list[str]:
         "supybot.directories.data.web": str(home / "web"),
         "supybot.directories.backup": str(home / "backup"),
         "supybot.directories.log": str(home / "logs"),
-        "supybot.directories.plugins": f"{ROOT} {ROOT / 'plugins'}",
+        "supybot.directories.plugins": f"{ROOT},{ROOT / 'plugins'}",
         "supybot.plugins": " ".join(plugins),
         "supybot.reply.whenAddressedBy.chars": st.prefix,
         "supybot.reply.whenAddressedBy.nick": "True",

@@ -1,0 +1,251 @@
+"""The bot as a real process, started the way an operator starts it:
+``python run_bot.py`` with its configuration in the environment.
+
+Also a fault-injecting HTTP proxy for the wiki (500s, slow answers, maxlag)
+and a local EventStreams endpoint that speaks Wikimedia's recentchange SSE
+format. Everything listens on 127.0.0.1 and is stopped by PID.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Callable
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class BotProcess:
+    """``python run_bot.py`` in its own process group, with a log file."""
+
+    def __init__(self, env: dict[str, str], home: Path) -> None:
+        self.env = {**os.environ, **env, "OTRSHELP_HOME": str(home), "PYTHONUNBUFFERED": "1"}
+        self.env.pop("CI", None)  # the bot does not care; keep its environment plain
+        self.home = home
+        self.log_path = home.parent / f"bot-{uuid.uuid4().hex[:6]}.log"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> "BotProcess":
+        self.home.parent.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen([sys.executable, str(ROOT / "run_bot.py")], cwd=str(ROOT),
+                                     env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, start_new_session=True)
+        log.close()
+        return self
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        """Stop the whole process group by PID; SIGKILL by default, as a crash."""
+        if self.proc is None:
+            return
+        try:
+            os.killpg(self.proc.pid, sig)
+        except ProcessLookupError:
+            pass
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
+        self.proc = None
+
+    @property
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+
+class FaultyProxy:
+    """Forwards requests to the real wiki unless told to fail: ``mode`` is
+    ``ok``, ``500``, ``slow`` (answers after ``slow_seconds``), ``maxlag``
+    (the Action API's real maxlag error with Retry-After) or ``429``."""
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = upstream.rstrip("/")
+        self.mode = "ok"
+        self.slow_seconds = 3.0
+        self.requests: list[tuple[str, str]] = []  # (mode, query) per request
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                mode = proxy.mode
+                proxy.requests.append((mode, self.path))
+                if mode == "500":
+                    return self._send(500, b"<html>Internal error</html>", "text/html")
+                if mode == "429":
+                    return self._send(429, b"Too many requests", "text/plain", {"Retry-After": "1"})
+                if mode == "maxlag":
+                    body = json.dumps({"error": {
+                        "code": "maxlag", "info": "Waiting for 10.64.16.7: 7 seconds lagged.",
+                        "host": "10.64.16.7", "lag": 7, "type": "db",
+                        "docref": "See https://meta.wikimedia.org/w/api.php for API usage."},
+                        "servedby": "mw1234"}).encode()
+                    return self._send(200, body, "application/json; charset=utf-8",
+                                      {"Retry-After": "1", "X-Database-Lag": "7"})
+                if mode == "slow":
+                    time.sleep(proxy.slow_seconds)
+                path = self.path.split("/", 2)[-1] if self.path.count("/") > 1 else self.path.lstrip("/")
+                url = f"{proxy.upstream}/{path}"
+                r = requests.get(url, headers={"User-Agent": self.headers.get("User-Agent", "")},
+                                 timeout=30)
+                return self._send(r.status_code, r.content, r.headers.get("Content-Type", "application/json"))
+
+            def _send(self, code, body, ctype, headers=None):
+                try:
+                    self.send_response(code)
+                    self.send_header("Content-Type", ctype)
+                    self.send_header("Content-Length", str(len(body)))
+                    for k, v in (headers or {}).items():
+                        self.send_header(k, v)
+                    self.end_headers()
+                    self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api.php"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class StreamServer:
+    """A local EventStreams endpoint: ``/v2/stream/recentchange`` as
+    ``text/event-stream``, each event with an ``id:`` line (JSON array of
+    topic/partition/offset, as Wikimedia sends) and ``event: message``."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._events: list[tuple[str, str]] = []  # (id, data)
+        self.connections: list[str | None] = []  # Last-Event-ID per connection
+        self._closing = False
+        self._generation = 0
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                last = self.headers.get("Last-Event-ID")
+                server.connections.append(last)
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream; charset=utf-8")
+                self.send_header("Cache-Control", "no-cache")
+                self.end_headers()
+                with server._cond:
+                    ids = [i for i, _ in server._events]
+                    sent = ids.index(last) + 1 if last in ids else len(server._events)
+                generation = server._generation
+                try:
+                    self.wfile.write(b":ok\n\n")
+                    self.wfile.flush()
+                    while not server._closing and generation == server._generation:
+                        with server._cond:
+                            server._cond.wait_for(lambda: server._closing or len(server._events) > sent
+                                                  or generation != server._generation, timeout=1.0)
+                            pending = server._events[sent:]
+                            sent = len(server._events)
+                        for event_id, data in pending:
+                            self.wfile.write(f"event: message\nid: {event_id}\ndata: {data}\n\n".encode())
+                        self.wfile.write(b":\n\n")  # keep-alive comment
+                        self.wfile.flush()
+                except (BrokenPipeError, ConnectionResetError, OSError):
+                    return
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        self._offset = 1000
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v2/stream/recentchange"
+
+    def publish(self, event: dict) -> None:
+        self._offset += 1
+        event_id = json.dumps([{"topic": "eqiad.mediawiki.recentchange", "partition": 0,
+                                "offset": self._offset}], separators=(",", ":"))
+        with self._cond:
+            self._events.append((event_id, json.dumps(event, separators=(",", ":"))))
+            self._cond.notify_all()
+
+    @property
+    def last_id(self) -> str | None:
+        with self._cond:
+            return self._events[-1][0] if self._events else None
+
+    def drop_connections(self) -> None:
+        """End every open stream, as a load balancer or a network blip does."""
+        with self._cond:
+            self._generation += 1
+            self._cond.notify_all()
+
+    def close(self) -> None:
+        self._closing = True
+        with self._cond:
+            self._cond.notify_all()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def recentchange(wiki: str, title: str, user: str, revid: int, old: int, ns: int = 0) -> dict:
+    """A recentchange event as EventStreams sends it (schema 1.0.1)."""
+    now = int(time.time())
+    server = "meta.wikimedia.org" if wiki == "metawiki" else f"{wiki}.example.org"
+    return {
+        "$schema": "/mediawiki/recentchange/1.0.1",
+        "meta": {"uri": f"https://{server}/wiki/{title.replace(' ', '_')}",
+                 "request_id": uuid.uuid4().hex, "id": str(uuid.uuid4()),
+                 "dt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)),
+                 "domain": server, "stream": "mediawiki.recentchange",
+                 "topic": "eqiad.mediawiki.recentchange", "partition": 0, "offset": revid},
+        "id": revid * 10, "type": "edit", "namespace": ns, "title": title,
+        "title_url": f"https://{server}/wiki/{title.replace(' ', '_')}",
+        "comment": "", "timestamp": now, "user": user, "bot": False,
+        "notify_url": f"https://{server}/w/index.php?diff={revid}&oldid={old}",
+        "minor": False, "patrolled": False, "length": {"old": 100, "new": 120},
+        "revision": {"old": old, "new": revid}, "server_url": f"https://{server}",
+        "server_name": server, "server_script_path": "/w", "wiki": wiki, "parsedcomment": "",
+    }
+
+
+def wait_until(pred: Callable[[], bool], timeout: float, what: str, log: Callable[[], str] = lambda: "") -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if pred():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}\n--- bot log ---\n{log()[-4000:]}")

@@ -1,0 +1,213 @@
+"""End to end, all real processes: MediaWiki with the page, InspIRCd, the bot
+started by run_bot.py, and a person in the channel (jaraco's irc).
+
+What the person sees is what is asserted: each edit announced once, in
+order, with the right names and link, across a SIGKILL, wiki faults and
+with the EventStreams trigger.
+"""
+from __future__ import annotations
+
+import signal
+import time
+import uuid
+
+import pytest
+
+from botprocess import BotProcess, FaultyProxy, StreamServer, recentchange, wait_until
+from pagebuilder import App, Page, sig
+from realservers import IrcPerson
+
+ZW = "\u200b"
+
+
+def now_min():
+    from datetime import datetime, timezone
+
+    return datetime.now(timezone.utc).replace(second=0, microsecond=0)
+
+
+class Scene:
+    """A wiki page, a channel, the bot and one person watching."""
+
+    def __init__(self, mediawiki, ircd, tmp_path, *, api_url=None, stream_url="", poll=1, extra_env=None):
+        tag = uuid.uuid4().hex[:6]
+        self.mediawiki = mediawiki
+        self.channel = f"#vrt-{tag}"
+        self.title = f"Volunteer Response Team/Volunteering {tag}"
+        self.old_title = f"OTRS/Volunteering {tag}"
+        t = now_min()
+        self.page = Page([App("Alice Example", t), App("Bob", t)])
+        # the page was created under its old name and moved, as on Meta
+        mediawiki.edit(self.old_title, self.page.text(), "Page Creator", "create")
+        mediawiki.move(self.old_title, self.title, "Page Creator")
+        env = {
+            "OTRSHELP_NICK": f"OTRSHelp{tag[:3]}",
+            "OTRSHELP_IRC_SERVER": f"127.0.0.1:{ircd.port}",
+            "OTRSHELP_IRC_TLS": "false",
+            "OTRSHELP_CHANNELS": self.channel,
+            "OTRSHELP_WIKI_API": api_url or mediawiki.api_url,
+            "OTRSHELP_PAGE": self.old_title,
+            "OTRSHELP_EVENTSTREAM": stream_url,
+            "OTRSHELP_POLL_SECONDS": str(poll),
+            "OTRSHELP_CONTACT": "otrshelp-tests@example.org",
+            **(extra_env or {}),
+        }
+        self.nick = env["OTRSHELP_NICK"]
+        self.bot = BotProcess(env, tmp_path / "var")
+        self.person = IrcPerson("127.0.0.1", ircd.port, f"watcher{tag[:4]}")
+        self.person.join(self.channel)
+
+    def start_bot(self):
+        mark = len(self.person.events)
+        self.bot.start()
+        self.person.wait_for_event(
+            lambda e: e.type == "join" and e.source.nick == self.nick and e.target == self.channel,
+            timeout=60, since=mark)
+
+    def lines(self) -> list[str]:
+        return [text for kind, src, target, text in self.person.messages
+                if src == self.nick and target == self.channel]
+
+    def wait_line(self, needle: str, timeout: float = 30) -> str:
+        wait_until(lambda: any(needle in l for l in self.lines()), timeout,
+                   f"a line with {needle!r}; got {self.lines()}", self.bot.log)
+        return next(l for l in self.lines() if needle in l)
+
+    def edit(self, user: str) -> int:
+        return self.mediawiki.edit(self.title, self.page.text(), user, "test edit")
+
+    def close(self):
+        self.bot.kill(signal.SIGTERM)
+        self.person.close()
+
+
+@pytest.fixture
+def scene(mediawiki, ircd, tmp_path):
+    s = Scene(mediawiki, ircd, tmp_path)
+    yield s
+    s.close()
+
+
+def test_edits_are_announced_once_in_order(scene):
+    scene.start_bot()
+    time.sleep(2)  # the first poll reads the page as it is: nothing to announce
+    assert scene.lines() == []
+    t = now_min()
+    dave = App("Dave Newcomer", t, queues="info-en, permissions-commons")
+    scene.page.apps.append(dave)
+    scene.edit("Dave Newcomer")
+    scene.wait_line("New VRT application")
+    dave.lines.append(f"*{{{{support}}}} Great help desk work. {sig('Supporter One', t)}")
+    scene.edit("Supporter One")
+    scene.wait_line("supports")
+    dave.lines.append(f"*{{{{oppose}}}} Too new to copyright work. {sig('Opposer', t)}")
+    scene.edit("Opposer")
+    scene.wait_line("opposes")
+    dave.lines.append(f"*{{{{q}}}} How many hours a week can you give? {sig('Asker', t)}")
+    scene.edit("Asker")
+    scene.wait_line("asked")
+    dave.lines.append(f"**About five hours a week. {sig('Dave Newcomer', t)}")
+    scene.edit("Dave Newcomer")
+    scene.wait_line("replied")
+    dave.lines.append(f":{{{{done}}}} Welcome aboard! {sig('VRT Admin', t)}")
+    scene.edit("VRT Admin")
+    scene.wait_line("approved")
+    time.sleep(2)  # anything repeated would show up by now
+    lines = scene.lines()
+    assert len(lines) == 6, lines
+    assert lines[0].startswith(f"New VRT application by D{ZW}ave Newcomer (info-en, permissions-commons; English)")
+    assert f"S{ZW}upporter One supports the application of D{ZW}ave Newcomer" in lines[1]
+    assert f"O{ZW}pposer opposes" in lines[2]
+    assert f"A{ZW}sker asked D{ZW}ave Newcomer a question: \u201cHow many hours a week can you give?\u201d" in lines[3]
+    assert f"D{ZW}ave Newcomer replied" in lines[4] and "About five hours a week." in lines[4]
+    assert f"now approved (by V{ZW}RT Admin)" in lines[5]
+    # links: the section for the application, the diff for a vote
+    anchor = scene.title.replace(" ", "_")
+    assert lines[0].endswith(f"title={anchor}#Dave_Newcomer") or f"{anchor}#Dave_Newcomer" in lines[0]
+    assert "diff=" in lines[1]
+    # nobody was pinged: names never appear whole
+    for line in lines:
+        assert "Dave Newcomer" not in line and "Supporter One" not in line
+
+
+def test_sigkill_between_edits_repeats_nothing_and_misses_nothing(scene):
+    scene.start_bot()
+    time.sleep(2)
+    t = now_min()
+    scene.page.app("Bob").lines.append(f"*{{{{s}}}} Yes. {sig('Supporter One', t)}")
+    scene.edit("Supporter One")
+    scene.wait_line("supports")
+    scene.bot.kill(signal.SIGKILL)
+    # two edits while the bot is dead
+    scene.page.app("Bob").lines.append(f"*{{{{o}}}} No. {sig('Opposer', t)}")
+    scene.edit("Opposer")
+    scene.page.app("Alice Example").lines.append(f"*{{{{c}}}} Note the backlog. {sig('Commenter', t)}")
+    scene.edit("Commenter")
+    scene.start_bot()
+    scene.wait_line("opposes")
+    scene.wait_line("commented")
+    time.sleep(3)
+    lines = scene.lines()
+    assert [l.split(":")[0][:40] for l in lines] and len(lines) == 3, lines
+    assert sum("supports" in l for l in lines) == 1
+    assert "opposes" in lines[1] and "commented" in lines[2]
+
+
+def test_wiki_faults_cost_no_event_and_no_crash(mediawiki, ircd, tmp_path):
+    proxy = FaultyProxy(mediawiki.url)
+    s = Scene(mediawiki, ircd, tmp_path, api_url=proxy.api_url,
+              extra_env={"OTRSHELP_HTTP_TIMEOUT": "1"})
+    try:
+        s.start_bot()
+        time.sleep(2)
+        t = now_min()
+        for i, mode in enumerate(["500", "maxlag", "slow", "429"]):
+            proxy.mode = mode
+            s.page.app("Bob").lines.append(f"*{{{{s}}}} Vote {i}. {sig(f'Voter {i}', t)}")
+            s.edit(f"Voter {i}")
+            time.sleep(3)  # the bot polls and meets the fault for a while
+            assert any(m == mode for m, _ in proxy.requests), f"the bot never met {mode}"
+            proxy.mode = "ok"
+            s.wait_line(f"V{ZW}oter {i} supports")
+            assert s.bot.alive
+        time.sleep(2)
+        lines = s.lines()
+        assert len(lines) == 4, lines
+        assert [f"V{ZW}oter {i}" in lines[i] for i in range(4)] == [True] * 4
+        # the maxlag parameter was sent: it is what makes the API answer maxlag
+        assert all("maxlag=5" in q for _, q in proxy.requests)
+    finally:
+        s.close()
+        proxy.close()
+
+
+def test_stream_trigger_announces_without_waiting_for_the_poll(mediawiki, ircd, tmp_path):
+    stream = StreamServer()
+    s = Scene(mediawiki, ircd, tmp_path, stream_url=stream.url, poll=600)
+    try:
+        s.start_bot()
+        wait_until(lambda: len(stream.connections) >= 1, 30, "the bot to open the stream", s.bot.log)
+        time.sleep(2)  # the first poll has read the page
+        t = now_min()
+        # noise: other wikis and other pages, as the real stream carries
+        stream.publish(recentchange("enwiki", s.title, "X", 5, 4))
+        stream.publish(recentchange("metawiki", "Main Page", "Y", 6, 5))
+        s.page.app("Alice Example").lines.append(f"*{{{{support}}}} Fast. {sig('Quick Voter', t)}")
+        revid = s.edit("Quick Voter")
+        started = time.monotonic()
+        stream.publish(recentchange("metawiki", s.title, "Quick Voter", revid, revid - 1))
+        s.wait_line(f"Q{ZW}uick Voter supports", timeout=20)
+        assert time.monotonic() - started < 10, "the stream did not wake the poller"
+        # the stream drops; the bot reconnects and resumes after the last event it saw
+        seen = len(stream.connections)
+        stream.drop_connections()
+        wait_until(lambda: len(stream.connections) > seen, 30, "the bot to reconnect", s.bot.log)
+        assert stream.connections[-1] == stream.last_id
+        s.page.app("Bob").lines.append(f"*{{{{oppose}}}} Hmm. {sig('Second Voter', t)}")
+        revid = s.edit("Second Voter")
+        stream.publish(recentchange("metawiki", s.title, "Second Voter", revid, revid - 1))
+        s.wait_line(f"S{ZW}econd Voter opposes", timeout=20)
+        assert len(s.lines()) == 2
+    finally:
+        s.close()
+        stream.close()
