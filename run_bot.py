@@ -6,8 +6,8 @@
     python run_bot.py faq "QUESTION" [--lang L] [--json]
 
 The bot's Limnoria registry is written anew on every start from ``conf/`` and
-the environment into ``OTRSHELP_HOME`` (private: Limnoria flushes the SASL
-password into it), so the environment is the single source of truth and no
+the environment into ``OTRSHELP_HOME`` (private; the SASL
+password is kept in memory only), so the environment is the single source of truth and no
 secret ever sits in the repository.
 """
 from __future__ import annotations
@@ -184,12 +184,12 @@ def registry_lines(st: Settings) -> list[str]:
         "supybot.abuse.flood.command": "False",
         "supybot.abuse.flood.command.invalid": "False",
         "supybot.protocols.irc.throttleTime": "0.5",
+        "supybot.drivers.poll": "0.1",  # lines from the poller thread go out within 0.1 s
         "supybot.log.stdout": "True",
         "supybot.log.stdout.colorized": "False",
         "supybot.log.level": "INFO",
         "supybot.log.plugins.individualLogfiles": "False",
         "supybot.databases.users.allowUnregistration": "False",
-        "supybot.capabilities.private": "admin",
         "supybot.commands.defaultPlugins.status": "OTRSHelp",
         "supybot.commands.defaultPlugins.announce": "OTRSHelp",
         "supybot.commands.defaultPlugins.apply": "OTRSHelp",
@@ -266,18 +266,16 @@ def prepare_home(st: Settings) -> Path:
     return conf_file
 
 
-def scrub_secrets(conf_file: Path) -> None:
-    """Limnoria writes its whole registry back on exit; take the SASL
-    password out again so no copy outlives the process."""
-    try:
-        text = conf_file.read_text(encoding="utf-8")
-    except OSError:
-        return
-    text = re.sub(r"^(supybot\.networks\.[^.]+\.sasl\.password):.*$", r"\1: ", text, flags=re.M)
-    conf_file.write_text(text, encoding="utf-8")
-    bak = conf_file.with_name(conf_file.name + ".bak")
-    if bak.exists():
-        bak.unlink()
+def _unsaved(cls: type) -> type:
+    """The same registry value type, written to disk as empty."""
+
+    class Unsaved(cls):  # type: ignore[misc, valid-type]
+        __slots__ = ()
+
+        def serialize(self) -> str:
+            return ""
+
+    return Unsaved
 
 
 def run_bot(st: Settings) -> int:
@@ -287,7 +285,8 @@ def run_bot(st: Settings) -> int:
     os.environ["OTRSHELP_HOME"] = str(st.home)
     import supybot.registry as registry
 
-    # The password goes into the registry in memory only, right after it is read.
+    # The password lives in memory only: set right after the registry is
+    # read, and never serialised, so Limnoria's flushes write it nowhere.
     original_open = registry.open_registry
 
     def open_registry(filename: str, *args, **kwargs):
@@ -295,7 +294,9 @@ def run_bot(st: Settings) -> int:
         if st.sasl_password:
             import supybot.conf as conf
 
-            conf.supybot.networks.get(st.network).sasl.password.setValue(st.sasl_password)
+            password = conf.supybot.networks.get(st.network).sasl.password
+            password.setValue(st.sasl_password)
+            password.__class__ = _unsaved(type(password))
         return result
 
     registry.open_registry = open_registry
@@ -310,9 +311,7 @@ def run_bot(st: Settings) -> int:
         limnoria.main()
         return 0
     except SystemExit as e:
-        return int(e.code or 0) if not isinstance(e.code, str) else 1
-    finally:
-        scrub_secrets(conf_file)
+        return int(e.code or 0) if not isinstance(e.code, str) else 0
 
 
 # ---------------------------------------------------------------------------

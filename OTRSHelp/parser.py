@@ -5,25 +5,33 @@ lenient where people differ (heading levels, signatures, vote spellings) and
 strict where a mistake would invent an event: text inside HTML comments,
 ``<pre>``/``<nowiki>``, struck text and ``{{tl|...}}`` mentions never counts.
 
-Deterministic and free of I/O: the tracker runs it on every revision.
+Deterministic and free of I/O: the tracker runs it on every revision, and a
+busy page is a megabyte of wikitext. That is why this module reads the page
+line by line with regular expressions instead of building a full
+mwparserfromhell tree (which took seconds per revision and re-parsed every
+comment several times): the page's conventions are line-oriented (headings,
+list prefixes, one signature at the end of each contribution), and the few
+inline constructs that matter (templates, links, bold, struck text) are
+recognised by small, bounded scanners below.
 """
 from __future__ import annotations
 
 import hashlib
+import html
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import lru_cache
+from typing import NamedTuple
+from urllib.parse import unquote
 
-import mwparserfromhell
-from mwparserfromhell.nodes import Comment as WikiComment
-from mwparserfromhell.nodes import Heading, Tag, Template, Text, Wikilink
-
-from .names import is_ip, normalize_username
+from .names import normalize_username
 
 __all__ = [
     "Application",
     "Comment",
     "STATUSES",
+    "iso",
     "parse_page",
     "parse_timestamp",
 ]
@@ -61,6 +69,7 @@ _STATUS_TEMPLATES = {
                   "ingetrokken"},
     "open": {"reopened", "reopen", "re-opened", "undone"},
 }
+_VOTE_KINDS = ("support", "oppose", "neutral")
 _TEMPLATE_KIND: dict[str, tuple[str, str | None]] = {}
 for _kind, _names in _VOTE_TEMPLATES.items():
     for _n in _names:
@@ -70,23 +79,40 @@ for _status, _names in _STATUS_TEMPLATES.items():
         _TEMPLATE_KIND[_n] = ("status", _status)
 
 # Bold prose a person types instead of a template: '''Support''',
-# '''Weak support''', '''Approved'''.
+# '''Weak support''', '''Approved'''. One- and two-letter template names
+# ('''S''', '''No''') are too ambiguous in prose to count.
 _BOLD_KIND: dict[str, tuple[str, str | None]] = {
     **{n: v for n, v in _TEMPLATE_KIND.items() if len(n) > 2},
 }
-for _w in ("support", "oppose", "neutral"):
+for _w in _VOTE_KINDS:
     for _q in ("strong", "weak", "mild", "tentative", "conditional"):
         _BOLD_KIND[f"{_q} {_w}"] = (_w, None)
 
-_PING_TEMPLATES = {"ping", "reply to", "replyto", "re", "u", "yo", "reply",
-                   "rto", "re:", "replyto2", "mention", "user", "noping"}
+# Templates that notify someone: a contribution opening with one is
+# addressed to that person (a question when it asks the applicant something).
+_PING_TEMPLATES = {"ping", "reply to", "replyto", "re", "yo", "reply",
+                   "rto", "re:", "replyto2", "mention", "pinging", "ping2"}
+# Templates that merely name a user: rendered as the name in excerpts.
+_MENTION_TEMPLATES = {"u", "user", "noping", "no ping", "user2", "userlinks",
+                      "ul", "user-multi", "vandal", "user link"}
+# Templates that show another template's name: ``{{tl|support}}`` talks
+# about the support template, it is not a vote.
+_TL_TEMPLATES = {"tl", "tlx", "tls", "tlc", "tlf", "tlp", "tlg", "tnull",
+                 "template link", "tl2"}
 _UNSIGNED_TEMPLATES = {"unsigned", "unsigned2", "unsignedip", "unsigned ip",
                        "unsigned-ip", "unsignedip2", "nicht signiert",
                        "unsigned3", "niet ondertekend"}
-_STRIKE_TAGS = {"s", "del", "strike"}
-_LIST_TAGS = {"li", "dd", "dt"}
-_HIDDEN_TAGS = {"pre", "nowiki", "source", "syntaxhighlight", "code",
-                "math", "ref"}
+_STRIKE_TAGS = ("s", "del", "strike")
+# Tags whose contents MediaWiki does not render as wikitext (or that only
+# quote markup): votes and signatures inside them never count.
+_HIDDEN_TAGS = ("pre", "nowiki", "source", "syntaxhighlight", "code",
+                "math", "ref", "templatedata", "score", "graph", "timeline",
+                "hiero", "chem", "ce")
+# Inline tags people wrap around a vote or a signature; skipped when looking
+# for the mark a contribution opens with.
+_DECOR_TAGS = {"span", "font", "small", "big", "sup", "sub", "i", "em", "u",
+               "li", "dd", "dt", "br", "p", "div", "center", "abbr", "ins",
+               "mark", "tt", "b", "strong"}
 
 # User namespaces as they appear in signatures on Meta and linked home wikis.
 _USER_NS = (
@@ -108,42 +134,62 @@ _USER_NS = (
     "משתמש", "שיחת משתמש", "مستخدم", "نقاش المستخدم", "کاربر",
     "بحث کاربر", "सदस्य", "सदस्य वार्ता", "ব্যবহারকারী",
     "ব্যবহারকারী আলোচনা", "利用者", "利用者‐会話", "利用者-会話",
-    "user talk", "사용자", "사용자토론", "用户", "用戶", "user_talk",
-    "pengguna", "bicara pengguna", "thành viên", "thảo luận thành viên",
-    "korisnik", "razgovor s korisnikom", "kasutaja", "usuari",
-    "usuària", "discussió usuari", "lankide", "erabiltzaile",
+    "사용자", "사용자토론", "用户", "用戶", "user_talk",
+    "pengguna", "perbincangan pengguna", "bicara pengguna", "thành viên",
+    "thảo luận thành viên", "korisnik", "razgovor s korisnikom", "kasutaja",
+    "usuari", "usuària", "discussió usuari", "lankide", "erabiltzaile",
 )
 _CONTRIB_NS = ("special", "spezial", "speciaal", "spécial", "especial",
                "speciale", "specjalna", "служебная", "special talk")
 _CONTRIB_PAGES = ("contributions", "contribs", "beiträge", "bijdragen",
-                  "contributions", "contribuciones", "contribuições",
-                  "contributi", "wkład", "вклад")
+                  "contribuciones", "contribuições", "contributi", "wkład",
+                  "вклад")
 
-_USER_LINK = re.compile(
-    r"^\s*:?\s*(?:[a-z][a-z0-9\-]*\s*:\s*)*?"
-    r"(?P<ns>" + "|".join(re.escape(n) for n in sorted(set(_USER_NS), key=len, reverse=True))
-    + r")\s*:\s*(?P<name>[^/#|]+?)\s*(?:[/#].*)?$",
-    re.IGNORECASE,
-)
-_CONTRIB_LINK = re.compile(
-    r"^\s*:?\s*(?:[a-z][a-z0-9\-]*\s*:\s*)*?(?:"
-    + "|".join(_CONTRIB_NS) + r")\s*:\s*(?:" + "|".join(_CONTRIB_PAGES)
-    + r")\s*/\s*(?P<name>[^/#|]+?)\s*$",
-    re.IGNORECASE,
-)
+_FILE_LINK = re.compile(r"^\s*(?:file|image|datei|bild|fichier|bestand|archivo|imagen|"
+                        r"category|kategorie|catégorie|categorie|categoría)\s*:", re.I)
 
 _MONTHS = {m: i for i, m in enumerate(
     ["january", "february", "march", "april", "may", "june", "july",
      "august", "september", "october", "november", "december"], 1)}
+# Signatures copied from other wikis or typed by hand sometimes abbreviate.
+_MONTHS.update({m[:3]: i for m, i in list(_MONTHS.items())})
+_MONTHS["sept"] = 9
 _TIMESTAMP = re.compile(
-    r"(?P<h>\d{1,2}):(?P<m>\d{2}),\s*(?P<d>\d{1,2})\s+(?P<mon>[A-Za-z]+)\s+"
+    r"(?P<h>\d{1,2}):(?P<m>\d{2}),\s*(?P<d>\d{1,2})\s+(?P<mon>[A-Za-z]+)\.?\s+"
     r"(?P<y>\d{4})\s*\((?:UTC|utc)\)"
 )
-_FIELD = re.compile(
-    r"^[*#:]*\s*'''\s*(?P<label>[^']+?)\s*'''\s*(?P<colon>:?)\s*(?P<value>.*)$"
+_TIMESTAMP_BEFORE = re.compile(_TIMESTAMP.pattern + r"$")
+# {{unsigned|User|date}}: people fill in the date by hand, often without "(UTC)".
+_LOOSE_TIMESTAMP = re.compile(
+    r"(?P<h>\d{1,2}):(?P<m>\d{2}),\s*(?P<d>\d{1,2})\s+(?P<mon>[A-Za-z]+)\.?\s+(?P<y>\d{4})"
 )
-_LIST_PREFIX = re.compile(r"^([*#:;]+)")
-_SIGNATURE_TILDES = re.compile(r"~{3,5}")
+_FIELD = re.compile(
+    r"^[*#:]*\s*'''\s*(?P<label>(?:[^']|'(?!''))+?)\s*'''\s*(?P<colon>:?)\s*(?P<value>.*)$",
+    re.S,
+)
+_LIST_PREFIX = re.compile(r"^[*#:;]+")
+_BIDI = re.compile("[\u200e\u200f\u202a-\u202e]")
+
+
+def _last_timestamp(text: str) -> re.Match[str] | None:
+    """The last signature timestamp in *text*. Found from its "(UTC)" end,
+    which is far cheaper than running the timestamp pattern over every
+    comment; each "(UTC)" is looked at once, so a line of thousands of
+    them stays linear."""
+    upper, lower = text.rfind("(UTC)"), text.rfind("(utc)")
+    while upper >= 0 or lower >= 0:
+        if upper >= lower:
+            i, upper = upper, text.rfind("(UTC)", 0, upper)
+        else:
+            i, lower = lower, text.rfind("(utc)", 0, lower)
+        m = _TIMESTAMP_BEFORE.search(text, max(0, i - 40), i + 5)
+        if m:
+            return m
+    return None
+
+
+def _has_timestamp(text: str) -> bool:
+    return ("(UTC)" in text or "(utc)" in text) and _last_timestamp(text) is not None
 
 
 def parse_timestamp(text: str) -> datetime | None:
@@ -153,12 +199,12 @@ def parse_timestamp(text: str) -> datetime | None:
 
 
 def _timestamp_from_match(m: re.Match[str]) -> datetime | None:
-    month = _MONTHS.get(m.group("mon").lower())
+    hour, minute, day, mon, year = m.group("h", "m", "d", "mon", "y")
+    month = _MONTHS.get(mon.lower())
     if not month:
         return None
     try:
-        return datetime(int(m.group("y")), month, int(m.group("d")),
-                        int(m.group("h")), int(m.group("m")), tzinfo=timezone.utc)
+        return datetime(int(year), month, int(day), int(hour), int(minute), tzinfo=timezone.utc)
     except ValueError:
         return None
 
@@ -190,6 +236,9 @@ class Comment:
         return (self.signer, self.time.isoformat() if self.time else None)
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
 @dataclass
 class Application:
     """One applicant's section, as the page shows it now."""
@@ -213,14 +262,19 @@ class Application:
         """Signers of current votes of *kind*, each once, in order of voting.
 
         A person's latest unstruck vote is the one that counts: someone who
-        moves from oppose to support is a supporter only.
+        moves from oppose to support is a supporter only. "Latest" is by
+        signature time (page order for equal or missing times), because
+        people insert their new vote wherever the thread suits them.
         """
-        latest: dict[str, str] = {}
-        for c in self.comments:
-            if c.kind in ("support", "oppose", "neutral") and c.signer and not c.struck_vote:
-                latest.pop(c.signer, None)
-                latest[c.signer] = c.kind
-        return [s for s, k in latest.items() if k == kind]
+        current: dict[str, tuple[tuple[datetime, int], str]] = {}
+        for i, c in enumerate(self.comments):
+            if c.kind in _VOTE_KINDS and c.signer and not c.struck_vote:
+                order = (c.time or _EPOCH, i)
+                prev = current.get(c.signer)
+                if prev is None or order >= prev[0]:
+                    current[c.signer] = (order, c.kind)
+        ranked = sorted(current.items(), key=lambda item: item[1][0])
+        return [signer for signer, (_, k) in ranked if k == kind]
 
     @property
     def support(self) -> list[str]:
@@ -284,15 +338,51 @@ def iso(t: datetime | None) -> str | None:
 
 
 # ---------------------------------------------------------------------------
-# Parsing
+# The page: hidden text, headings, sections
 # ---------------------------------------------------------------------------
 
 _LEAD_HEADINGS = re.compile(
     r"^(applications?|volunteering.*|how (do|to) .*|.*\?|current applications|"
     r"archives?|see also|notes?|instructions|template|example|german.*|dutch.*|"
-    r"requests?|open applications|closed applications|new applications)$",
+    r"requests?|open applications|closed applications|new applications|"
+    r"for prospective volunteers|before you apply|volunteer response team)$",
     re.IGNORECASE,
 )
+# Headings people put *inside* an application (one level deeper) to group
+# its discussion; their contents belong to the application above.
+_SUBSECTION = re.compile(
+    r"^(?:[^\n]{0,40}?\s)?(?:(?:additional|more|further|other|some|general)\s+)?"
+    r"(?:comments?|discussion|questions?|votes?|voting|endorsements?|support|"
+    r"oppose|neutral|notes?|answers?|replies|reply|responses?|status|result|"
+    r"outcome|decision|update|arbitrary break|section break|break|follow-?up|"
+    r"continued)\b",
+    re.IGNORECASE,
+)
+_HEADING = re.compile(r"(={1,6})([^\n]+?)(={1,6})[ \t]*(?=\n|$)")
+
+
+def _headings(text: str) -> list[re.Match[str]]:
+    """Heading lines: ``=`` at the start of a line, closed on the same line.
+    Only line starts with ``=`` are tried, not every position of the page."""
+    found = []
+    pos = 0 if text.startswith("=") else text.find("\n=") + 1
+    while pos > 0 or text.startswith("="):
+        m = _HEADING.match(text, pos)
+        if m:
+            found.append(m)
+        nxt = text.find("\n=", pos + 1)
+        if nxt < 0:
+            break
+        pos = nxt + 1
+    return found
+
+
+_HIDDEN_OPEN = re.compile(
+    r"<!--|<(" + "|".join(_HIDDEN_TAGS) + r")\b[^<>]*?(/?)>", re.IGNORECASE)
+_CLOSE_TAG: dict[str, re.Pattern[str]] = {
+    name: re.compile(r"</" + name + r"\s*>", re.IGNORECASE)
+    for name in _HIDDEN_TAGS + _STRIKE_TAGS + ("b", "strong")
+}
 
 
 def parse_page(wikitext: str) -> list[Application]:
@@ -300,153 +390,765 @@ def parse_page(wikitext: str) -> list[Application]:
 
     Sections that are not applications (the lead, its headings, the copy
     template in ``<pre>``) are left out: a section counts only when its
-    heading reads as a username and it holds a signature or application
-    fields.
+    heading names a user (a user link, or a plain name that signs in the
+    section) or it holds the application form's fields. A heading one level
+    below an application that reads as "Questions", "Comments", ... is part
+    of that application.
     """
-    code = mwparserfromhell.parse(wikitext or "")
+    text = _visible_wikitext((wikitext or "").replace("\r\n", "\n").replace("\r", "\n"))
+    heads = _headings(text)
+    anchors = _anchors([_heading_text(_heading_title(m)[1]) for m in heads])
     apps: list[Application] = []
-    seen_anchors: dict[str, int] = {}
-    for section in code.get_sections(levels=[2, 3, 4], flat=True):
-        headings = section.filter_headings(recursive=False)
-        if not headings:
+    pending: _Pending | None = None
+    for i, m in enumerate(heads):
+        level, title = _heading_title(m)
+        end = heads[i + 1].start() if i + 1 < len(heads) else len(text)
+        body = text[m.end():end]
+        if (pending is not None and level > pending.level
+                and _SUBSECTION.match(_heading_text(title)) and not _heading_user(title)):
+            pending.bodies.append(body)
             continue
-        heading = headings[0]
-        anchor = _unique_anchor(_heading_text(heading), seen_anchors)
-        applicant = _applicant_from_heading(heading)
-        if not applicant:
-            continue
-        body = str(section)[len(str(heading)):]
-        app = _parse_section(applicant, anchor, _heading_text(heading), body)
+        if pending is not None:
+            app = pending.parse()
+            if app is not None:
+                apps.append(app)
+            pending = None
+        found = _applicant_from_heading(title)
+        if found:
+            pending = _Pending(level, found[0], found[1], anchors[i],
+                               _heading_text(title), [body])
+    if pending is not None:
+        app = pending.parse()
         if app is not None:
             apps.append(app)
     return apps
 
 
-def _heading_text(heading: Heading) -> str:
-    title = heading.title
-    text = title.strip_code(normalize=True, collapse=True).strip()
-    if not text:
-        links = title.filter_wikilinks()
-        if links:
-            text = str(links[0].title).split(":", 1)[-1].strip()
-    return re.sub(r"\s+", " ", text)
+@dataclass
+class _Pending:
+    """An application's heading and body, collected until the next heading
+    that is not one of its subsections."""
+
+    level: int
+    applicant: str
+    via_link: bool
+    anchor: str
+    heading: str
+    bodies: list[str]
+
+    def parse(self) -> Application | None:
+        return _parse_section(self.applicant, self.via_link, self.anchor,
+                              self.heading, "\n".join(self.bodies))
 
 
-def _unique_anchor(text: str, seen: dict[str, int]) -> str:
-    """MediaWiki's section anchor: spaces as underscores; _2, _3 for repeats."""
-    base = text.replace(" ", "_")
-    n = seen.get(base, 0) + 1
-    seen[base] = n
-    return base if n == 1 else f"{base}_{n}"
+def _visible_wikitext(text: str) -> str:
+    """The page without HTML comments and non-wikitext tags (``<pre>``,
+    ``<nowiki>``), whose contents never count as headings, votes or
+    signatures.
+
+    A single left-to-right scan, so ``<!-- <pre> -->`` and
+    ``<pre><!-- --></pre>`` both read as MediaWiki reads them. An unclosed
+    comment hides the rest of the page (as on the wiki); an unclosed tag is
+    literal text. Each tag name's closing tag is searched for at most once
+    after it was found missing, so a page full of unclosed tags stays linear.
+    """
+    if "<" not in text:
+        return text
+    out: list[str] = []
+    pos = 0
+    unclosed: set[str] = set()
+    while True:
+        m = _HIDDEN_OPEN.search(text, pos)
+        if not m:
+            break
+        out.append(text[pos:m.start()])
+        if m.group(0) == "<!--":
+            end = text.find("-->", m.end())
+            pos = len(text) if end < 0 else end + 3
+            continue
+        name = m.group(1).lower()
+        if m.group(2):  # self-closing: <nowiki/>, <ref name="x" />
+            pos = m.end()
+            continue
+        close = None if name in unclosed else _CLOSE_TAG[name].search(text, m.end())
+        if close is None:
+            unclosed.add(name)
+            out.append(m.group(0))
+            pos = m.end()
+            continue
+        pos = close.end()
+    out.append(text[pos:])
+    return "".join(out)
 
 
-def _applicant_from_heading(heading: Heading) -> str | None:
-    title = heading.title
-    for link in title.filter_wikilinks():
-        name = _user_from_link_target(str(link.title))
-        if name:
-            return name
-    for tpl in title.filter_templates():
-        tname = _template_name(tpl)
-        if tname in ("user", "u", "userlinks", "user2", "ul", "user-multi", "vandal") and tpl.has(1):
-            return normalize_username(tpl.get(1).value.strip_code())
-    text = _heading_text(heading)
-    if not text or _LEAD_HEADINGS.match(text) or "~~~" in text:
-        return None
-    text = re.sub(r"\s*\((?:\d+|\d+(?:st|nd|rd|th)|again|second|third|"
-                  r"re-?appl\w*|\w+ application|\w+ request)\)\s*$", "",
-                  text, flags=re.IGNORECASE)
-    if len(text) > 85 or any(ch in text for ch in "#<>[]|{}"):
-        return None
-    return normalize_username(text)
+def _heading_title(m: re.Match[str]) -> tuple[int, str]:
+    """Level and title as MediaWiki reads an unbalanced ``=== x ==``: the
+    shorter run of ``=`` is the level, the rest belongs to the title."""
+    left, inner, right = m.groups()
+    level = min(len(left), len(right))
+    return level, "=" * (len(left) - level) + inner + "=" * (len(right) - level)
 
 
-def _template_name(tpl: Template) -> str:
-    name = tpl.name.strip_code().strip().lower().replace("_", " ")
-    if name.startswith("template:"):
-        name = name[9:].strip()
-    return name
+def _heading_text(title: str) -> str:
+    """The heading as readers see it: the text its section anchor is made of."""
+    return " ".join(_render(title).split())
 
 
-def _user_from_link_target(target: str) -> str | None:
-    target = target.replace("_", " ")
-    m = _CONTRIB_LINK.match(target)
-    if m:
-        return normalize_username(m.group("name"))
-    m = _USER_LINK.match(target)
-    if m:
-        return normalize_username(m.group("name"))
+def _anchors(texts: list[str]) -> list[str]:
+    """MediaWiki's section anchors: spaces as underscores, and ``_2``, ``_3``
+    for repeats, compared case-insensitively (ASCII) as the wiki does."""
+    refers: set[str] = set()
+    out = []
+    for text in texts:
+        anchor = text.replace(" ", "_")
+        key = anchor.translate(_ASCII_LOWER)
+        if key in refers:
+            i = 2
+            while f"{key}_{i}" in refers:
+                i += 1
+            anchor = f"{anchor}_{i}"
+            refers.add(f"{key}_{i}")
+        else:
+            refers.add(key)
+        out.append(anchor)
+    return out
+
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+_HEADING_SUFFIX = re.compile(
+    r"\s*\((?:\d+|\d+(?:st|nd|rd|th)|again|second|third|re-?appl\w*|"
+    r"\w+ application|\w+ request)\)\s*$", re.IGNORECASE)
+_USER_PREFIX = re.compile(r"^\s*(?:user|benutzer|gebruiker|utilisateur|usuario)\s*:\s*", re.IGNORECASE)
+_USER_TEMPLATE_NAMES = {"user", "u", "userlinks", "user2", "ul", "user-multi", "vandal"}
+
+
+def _heading_user(title: str) -> str | None:
+    """The user a heading links to (``[[User:X|...]]``, ``{{user|X}}``)."""
+    if "[[" in title:
+        for m in _LINK.finditer(title):
+            name = _user_from_link_target(m.group(1))
+            if name:
+                return name
+    if "{{" in title:
+        for m in _TEMPLATE_SIMPLE.finditer(title):
+            name, params = _template_parts(m.group(1))
+            if name in _USER_TEMPLATE_NAMES and params:
+                user = _username(params[0])
+                if user:
+                    return user
     return None
 
 
+def _applicant_from_heading(title: str) -> tuple[str, bool] | None:
+    """(applicant, named by a user link) or None for a heading that cannot
+    be a username (lead headings, sentences, markup)."""
+    linked = _heading_user(title)
+    if linked:
+        return linked, True
+    text = _heading_text(title)
+    if not text or _LEAD_HEADINGS.match(text) or "~~~" in title:
+        return None
+    text = _HEADING_SUFFIX.sub("", text)
+    text = _USER_PREFIX.sub("", text)  # "== User:Foo ==" typed without a link
+    # MediaWiki usernames cannot hold these; headings that do are prose.
+    if len(text) > 85 or any(ch in text for ch in "#<>[]|{}:@="):
+        return None
+    name = _username(text)
+    return (name, False) if name else None
+
+
+# ---------------------------------------------------------------------------
+# Users and signatures
+# ---------------------------------------------------------------------------
+
+def _username(raw: str) -> str:
+    """A username from link or template text: entities and %-escapes
+    decoded and bidi controls dropped (MediaWiki strips them from titles, so
+    ``[[User:\\u202eX]]`` is User:X), then normalised."""
+    if "&" in raw:
+        raw = html.unescape(raw)
+    if "%" in raw:
+        raw = unquote(raw)
+    return normalize_username(_BIDI.sub("", raw))
+
+
+_USER_NS_SET = frozenset(_USER_NS)
+_CONTRIB_NS_SET = frozenset(_CONTRIB_NS)
+_CONTRIB_PAGES_SET = frozenset(_CONTRIB_PAGES)
+_INTERWIKI_PREFIX = re.compile(r"[a-z][a-z0-9\-]*")
+
+
+@lru_cache(maxsize=8192)
+def _user_from_link_target(target: str) -> str | None:
+    """The user a link points to: a user or user talk page (subpages and
+    anchors included) or their contributions, on any wiki, through any
+    interwiki prefixes (``:de:Benutzer:X``, ``w:en:User talk:X``)."""
+    target = target.replace("_", " ")
+    if "&" in target:
+        target = html.unescape(target)
+    parts = target.split(":")
+    for i, part in enumerate(parts[:-1]):
+        ns = " ".join(part.split()).lower()
+        if ns in _USER_NS_SET:
+            name = ":".join(parts[i + 1:])  # IPv6 addresses contain colons
+            return _username(name.split("/", 1)[0].split("#", 1)[0]) or None
+        if ns in _CONTRIB_NS_SET:
+            page, slash, name = ":".join(parts[i + 1:]).partition("/")
+            if slash and " ".join(page.split()).lower() in _CONTRIB_PAGES_SET and "/" not in name:
+                return _username(name.split("#", 1)[0]) or None
+            return None
+        if not (ns == "" and i == 0) and not _INTERWIKI_PREFIX.fullmatch(ns):
+            return None  # a namespace that is not a user's, e.g. Wikipedia:
+    return None
+
+
+_LINK = re.compile(r"\[\[([^\[\]|]+)(?:\|([^\[\]]*))?\]\]")
+# A signature is at most 255 characters of markup (MediaWiki's limit) before
+# its timestamp; a user link further back is a mention in the text.
+_SIG_WINDOW = 300
+
+
+class _Sig(NamedTuple):
+    signer: str | None
+    when: datetime | None
+    start: int  # where the signature (or the timestamp) starts
+    display: str = ""  # the signer's link text, as the heading may spell it
+
+    @property
+    def signed(self) -> bool:
+        return self.signer is not None or self.when is not None
+
+
+def _signature(text: str) -> _Sig:
+    """The last signature in *text*: signer, time and where it starts.
+
+    The signer is the last user, user talk or contributions link shortly
+    before the timestamp; ``{{unsigned|User|date}}`` names the signer when
+    it comes after the last timestamp. Struck signatures still sign.
+    """
+    unsigned = _unsigned_template(text) if _may_be_unsigned(text) else None
+    stamp = _last_timestamp(text)
+    if unsigned is not None and (stamp is None or unsigned[1] >= stamp.end()):
+        return unsigned[0]
+    if stamp is None:
+        return _Sig(None, None, len(text))
+    when = _timestamp_from_match(stamp)
+    signer, start, display = _signature_links(text, stamp.start())
+    return _Sig(signer, when, start if signer else stamp.start(), display)
+
+
+def _may_be_unsigned(text: str) -> bool:
+    """A cheap test before looking for ``{{unsigned}}`` in every comment."""
+    return "nsigned" in text or "NSIGNED" in text or "signiert" in text or "ondertekend" in text
+
+
+_UNSIGNED_TPL = re.compile(
+    r"\{\{\s*(?:template\s*:\s*)?(?:subst\s*:\s*)?(unsigned[ _-]?(?:ip)?[ _]?\d?|"
+    r"nicht[ _]signiert|niet[ _]ondertekend)\s*(\|[^{}]*)?\}\}", re.IGNORECASE)
+
+
+def _unsigned_template(text: str) -> tuple[_Sig, int] | None:
+    """The last ``{{unsigned}}`` in *text* as a signature, and where it ends.
+
+    The user is the first parameter that is not a date (``{{unsigned2}}``
+    puts the date first); a date without "(UTC)" is accepted here because
+    people fill it in by hand.
+    """
+    found = None
+    for m in _UNSIGNED_TPL.finditer(text):
+        if " ".join(m.group(1).replace("_", " ").split()).lower() in _UNSIGNED_TEMPLATES:
+            found = m
+    if found is None:
+        return None
+    user = ""
+    when = None
+    for param in (found.group(2) or "").split("|")[1:]:
+        key, eq, value = param.partition("=")
+        if eq and key.strip() in ("1", "2", "user", "date"):
+            param = value
+        elif eq and not _LOOSE_TIMESTAMP.search(param):
+            continue
+        stamp = _LOOSE_TIMESTAMP.search(param)
+        if stamp and when is None:
+            when = _timestamp_from_match(stamp)
+        elif not user and param.strip():
+            user = param.strip()
+    signer = _username(user) or None
+    return _Sig(signer, when, found.start()), found.end()
+
+
+def _signature_links(text: str, stamp_start: int) -> tuple[str | None, int, str]:
+    """(signer, where the signature starts, the signer's link text).
+
+    The signature starts at the signer's first link in an unbroken run of
+    their own links (``[[User:X|X]] ([[User talk:X|talk]])``), so a
+    self-mention earlier in the text is not taken for the signature.
+    """
+    lo = max(0, stamp_start - _SIG_WINDOW)
+    cands = []
+    for m in _LINK.finditer(text, lo, stamp_start):
+        name = _user_from_link_target(m.group(1))
+        if name:
+            cands.append((m.start(), m.end(), name, m.group(2) or ""))
+    if not cands:
+        return (None, stamp_start, "")
+    signer = cands[-1][2]
+    first = len(cands) - 1
+    while first > 0 and cands[first - 1][2] == signer and cands[first][0] - cands[first - 1][1] <= 80:
+        first -= 1
+    return (signer, cands[first][0], cands[first][3])
+
+
+_SIG_DEBRIS_TOKENS = ("--", "\u2014", "\u2013", "&mdash;", "&ndash;", "&nbsp;", "~", "(", "[")
+_SIG_DEBRIS_LAST = frozenset(tok[-1] for tok in _SIG_DEBRIS_TOKENS)
+_OPEN_TAG_TAIL = re.compile(r"<[a-zA-Z][^<>]*>")
+
+
+def _strip_sig_debris(text: str) -> str:
+    """The text without what precedes a signature on the same line: dashes,
+    tildes, an opening bracket or ``<span ...>``. Done from the end, token by
+    token and without copying, because a right-anchored regex retries at
+    every space of a long comment."""
+    end = len(text)
+    while True:
+        before = end
+        while end and text[end - 1].isspace():
+            end -= 1
+        last = text[end - 1] if end else ""
+        for tok in _SIG_DEBRIS_TOKENS if last in _SIG_DEBRIS_LAST else ():
+            if text.endswith(tok, 0, end):
+                end -= len(tok)
+                break
+        else:
+            if last == ">":
+                i = text.rfind("<", 0, end)
+                if i >= 0 and _OPEN_TAG_TAIL.fullmatch(text, i, end):
+                    end = i
+        if end == before:
+            return text[:end]
+
+
+# ---------------------------------------------------------------------------
+# Wikitext to readable text
+# ---------------------------------------------------------------------------
+
+_TEMPLATE_SIMPLE = re.compile(r"\{\{([^{}]*)\}\}")
+_BRACES = re.compile(r"\{\{|\}\}")
+_EXTLINK = re.compile(r"\[(?:https?:|ftp:)?//[^\s\]]+(?:\s+([^\]]*))?\]", re.IGNORECASE)
+_ANY_TAG = re.compile(r"</?([a-zA-Z][a-zA-Z0-9]*)\b[^<>]*?/?>")
+_BREAK_TAGS = {"br", "p", "div", "li", "dd", "dt", "hr", "tr", "td", "th"}
+_TL_OPEN, _TL_CLOSE = "\ue000", "\ue001"  # protect {{tl|x}} output from re-rendering
+
+
+def _template_parts(inner: str) -> tuple[str, list[str]]:
+    """Normalised template name and its positional parameters."""
+    name, _, rest = inner.partition("|")
+    name = " ".join(name.replace("_", " ").split()).lower()
+    for prefix in ("template:", "subst:", "safesubst:", "msg:"):
+        if name.startswith(prefix):
+            name = name[len(prefix):].strip()
+    params = [p.strip() for p in rest.split("|") if "=" not in p] if rest else []
+    return name, params
+
+
+def _render_template(m: re.Match[str]) -> str:
+    name, params = _template_parts(m.group(1))
+    if name in _PING_TEMPLATES:
+        return "@" + ", @".join(p for p in params if p) if params else ""
+    if name in _MENTION_TEMPLATES:
+        return ", ".join(p for p in params if p)
+    if name in _TL_TEMPLATES and params:
+        return _TL_OPEN + params[0] + _TL_CLOSE
+    if name == "@":
+        return "@"
+    if name == "!":
+        return "|"
+    return ""  # vote marks, icons, unsigned, anything else: no readable text
+
+
+def _render_link(m: re.Match[str]) -> str:
+    target, display = m.group(1), m.group(2)
+    if _FILE_LINK.match(target):
+        return ""
+    if display is None:
+        return target.strip().lstrip(":").strip()
+    if not display.strip():  # the pipe trick: [[User:Example|]] shows "Example"
+        shown = target.strip().rsplit(":", 1)[-1]
+        return re.sub(r"\s*\([^()]*\)\s*$", "", shown).strip()
+    return display
+
+
+def _render(text: str) -> str:
+    """Wikitext as readers see it, minus what does not matter in an excerpt:
+    templates (pings become ``@Name``), links as their text, tags, bold and
+    italics, entities. Bounded: nesting deeper than a few levels is dropped."""
+    s = text
+    if "{{" in s:
+        for _ in range(6):
+            new = _TEMPLATE_SIMPLE.sub(_render_template, s)
+            if new == s or "{{" not in new:
+                s = new
+                break
+            s = new
+        if _TL_OPEN in s:
+            s = s.replace(_TL_OPEN, "{{").replace(_TL_CLOSE, "}}")
+    if "[[" in s:
+        for _ in range(3):
+            new = _LINK.sub(_render_link, s)
+            if new == s or "[[" not in new:
+                s = new
+                break
+            s = new
+    if "[" in s:
+        s = _EXTLINK.sub(lambda m: m.group(1) or "", s)
+    if "<" in s:
+        s = _ANY_TAG.sub(lambda m: " " if m.group(1).lower() in _BREAK_TAGS else "", s)
+    if "''" in s:
+        s = s.replace("'''", "").replace("''", "")
+    if "&" in s:
+        s = html.unescape(s)
+    return s
+
+
+_LINE_LIST_PREFIX = re.compile(r"(?m)^[ \t]*[*#:;]+")
+
+
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+
+
+def _plain(wikitext: str, limit: int | None = 200) -> str:
+    """Readable text for excerpts: markup gone, whitespace collapsed, no
+    control characters or bidi overrides (which reorder what people see)."""
+    text = _render(wikitext)
+    if _CONTROL.search(text):
+        text = _CONTROL.sub("", text)
+    text = _LINE_LIST_PREFIX.sub(" ", text)
+    text = " ".join(text.split()).strip(" -—–~")
+    return _cut(text, limit) if limit is not None else text
+
+
+def _cut(text: str, limit: int) -> str:
+    """At most *limit* characters, an ellipsis marking a cut."""
+    if len(text) > limit:
+        return text[: limit - 1].rstrip() + "\u2026"
+    return text
+
+
+def _template_end(s: str, pos: int) -> int:
+    """Index just after the template opening at *pos*, or -1 if it is never
+    closed (within a few thousand characters)."""
+    depth = 0
+    for m in _BRACES.finditer(s, pos, min(len(s), pos + 4000)):
+        if m.group() == "{{":
+            depth += 1
+        else:
+            depth -= 1
+            if depth == 0:
+                return m.end()
+    return -1
+
+
+def _without_struck(content: str) -> tuple[str, str | None]:
+    """The text with struck parts removed, and the struck text when the
+    contribution *starts* with it (a struck vote).
+
+    An unclosed ``<s>`` strikes to the end of its line, as the browser
+    shows it inside a list item.
+    """
+    if "<" not in content:
+        return content, None
+    pieces: list[str] = []
+    lead: str | None = None
+    pos = 0
+    unclosed: set[str] = set()
+    for m in _STRIKE_OPEN.finditer(content):
+        if m.start() < pos:
+            continue
+        name = m.group(1).lower()
+        close = None if name in unclosed else _CLOSE_TAG[name].search(content, m.end())
+        if close is not None:
+            inner, end = content[m.end():close.start()], close.end()
+        else:
+            unclosed.add(name)
+            nl = content.find("\n", m.end())
+            end = len(content) if nl < 0 else nl
+            inner = content[m.end():end]
+        before = content[pos:m.start()]
+        if lead is None and not pieces and _BLANK_LEAD.fullmatch(before):
+            lead = inner
+        elif lead is None:
+            lead = ""  # something real came first: later strikes are not a struck vote
+        pieces.append(before)
+        pos = end
+    pieces.append(content[pos:])
+    return "".join(pieces), (lead or None)
+
+
+_STRIKE_OPEN = re.compile(r"<(s|del|strike)(?:\s[^<>]*)?>", re.IGNORECASE)
+_BLANK_LEAD = re.compile(r"[\s*#:;]*(?:<(?:li|dd|dt)\b[^<>]*>\s*)*")
+
+
+# ---------------------------------------------------------------------------
+# Marks: votes, questions, statuses
+# ---------------------------------------------------------------------------
+
+_NO_MARK: tuple[str | None, str | None] = (None, None)
+_MARK_SKIP = re.compile(r"[\s*#:;\-—–\"•·]*")
+_TAG_AT = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)\b[^<>]*?/?>")
+_MARK_WORD_JUNK = re.compile(r"<[^<>]*>|''+|\{\{[^{}]*\}\}")
+
+
+def _mark_word(inner: str) -> str:
+    word = _MARK_WORD_JUNK.sub("", inner)
+    return " ".join(word.split()).strip(" :.!").lower()
+
+
+def _leading_mark(content: str) -> tuple[str | None, str | None]:
+    """The vote, question or status mark a contribution opens with:
+    ``{{support}}``, ``'''Support'''``, ``{{vote|support}}``, a vote icon;
+    possibly wrapped in ``<span>``/``<small>`` or after other icons. Text,
+    a ping or a ``{{tl|...}}`` mention first means there is no mark."""
+    return _mark_at(content)[0]
+
+
+def _mark_at(s: str, _nested: int = 0) -> tuple[tuple[str | None, str | None], int]:
+    """The leading mark and the offset just after it (0 without a mark)."""
+    n = len(s)
+    pos = 0
+    while pos < n:
+        pos = _MARK_SKIP.match(s, pos).end()
+        if pos >= n:
+            break
+        if s.startswith("{{", pos):
+            end = _template_end(s, pos)
+            if end < 0:
+                return _NO_MARK, 0
+            name, params = _template_parts(s[pos + 2:end - 2])
+            if name in _TEMPLATE_KIND:
+                return _TEMPLATE_KIND[name], end
+            if name in ("vote", "v") and params:
+                return _found(_TEMPLATE_KIND.get(params[0].lower(), _NO_MARK), end)
+            if name in _PING_TEMPLATES or name in _MENTION_TEMPLATES or name in _TL_TEMPLATES:
+                return _NO_MARK, 0
+            pos = end  # an icon or other decoration before the mark
+            continue
+        if s.startswith("'''", pos):
+            close = s.find("'''", pos + 3)
+            after = close + 3
+            if close < 0:  # unclosed bold runs to the end of the line
+                nl = s.find("\n", pos)
+                close = after = n if nl < 0 else nl
+            return _found(_BOLD_KIND.get(_mark_word(s[pos + 3:close]), _NO_MARK), after)
+        if s.startswith("''", pos):
+            close = s.find("''", pos + 2)
+            if close < 0 or _nested > 2:
+                return _NO_MARK, 0
+            inner = s[pos + 2:close]
+            found, _ = _mark_at(inner, _nested + 1)
+            if found != _NO_MARK or _render(inner).strip():
+                return _found(found, close + 2)
+            pos = close + 2
+            continue
+        if s[pos] == "<":
+            m = _TAG_AT.match(s, pos)
+            if not m:
+                return _NO_MARK, 0
+            tag = m.group(2).lower()
+            if tag in ("b", "strong") and not m.group(1):
+                close = _CLOSE_TAG[tag].search(s, m.end())
+                inner = s[m.end():close.start() if close else n]
+                return _found(_BOLD_KIND.get(_mark_word(inner), _NO_MARK), close.end() if close else n)
+            if tag in _DECOR_TAGS:
+                pos = m.end()
+                continue
+            return _NO_MARK, 0
+        if s.startswith("[[", pos):
+            m = _LINK.match(s, pos)
+            if not m:
+                return _NO_MARK, 0
+            if _FILE_LINK.match(m.group(1)):
+                title = m.group(1).lower()
+                for kind in _VOTE_KINDS:
+                    if kind in title:
+                        return (kind, None), m.end()
+                pos = m.end()
+                continue
+            return _NO_MARK, 0
+        return _NO_MARK, 0
+    return _NO_MARK, 0
+
+
+def _found(mark: tuple[str | None, str | None], end: int) -> tuple[tuple[str | None, str | None], int]:
+    return (mark, end) if mark != _NO_MARK else (_NO_MARK, 0)
+
+
+_PING_START = re.compile(
+    r"^[\s*#:;]*(?:\{\{\s*(?:template\s*:\s*)?(?:" + "|".join(
+        re.escape(n).replace(r"\ ", r"[ _]+") for n in sorted(_PING_TEMPLATES, key=len, reverse=True))
+    + r")\s*\||@\s*\w)", re.IGNORECASE)
+
+
+def _starts_contribution(line: str) -> bool:
+    """A line that opens a new contribution whatever came before it: a vote,
+    status or question mark, or a ping."""
+    return _leading_mark(line) != _NO_MARK or bool(_PING_START.match(line))
+
+
+# Prose closures. A bare status word must be followed by the end, punctuation
+# or a short connective ("Approved.", "Declined per ...", "Reopened, ...")
+# so that "Accepted practice is ..." or "Withdrawing my support" stays prose.
+_AFTER_WORD = (r"(?=\s*$|\s*[.!,;:(\u2013\u2014-]|\s+(?:per|by|as|at|following|due|"
+               r"because|after|since|pending|until|for\s+now|on\s+request)\b)")
+_PROSE_STATUS = [
+    (re.compile(r"^\W*(?:application\s+|request\s+)?(?:not\s+done|declined|rejected|"
+                r"not\s+approved|denied)" + _AFTER_WORD, re.I), "declined", False),
+    (re.compile(r"^\W*(?:application\s+|request\s+)?(?:approved|accepted|granted)"
+                + _AFTER_WORD, re.I), "approved", False),
+    (re.compile(r"^\W*done" + _AFTER_WORD, re.I), "approved", True),
+    (re.compile(r"^\W*(?:application\s+|request\s+)?(?:put\s+)?on\s+hold" + _AFTER_WORD, re.I),
+     "on hold", False),
+    (re.compile(r"^\W*(?:application\s+|request\s+)?withdrawn" + _AFTER_WORD, re.I),
+     "withdrawn", False),
+    (re.compile(r"^\W*(?:i\s+(?:hereby\s+|would\s+like\s+to\s+|want\s+to\s+|have\s+to\s+)?|"
+                r"i'?m\s+|i\s+am\s+)?withdraw(?:ing|n)?\s+(?:my|this|the)\s+"
+                r"(?:application|request|candidacy)\b", re.I), "withdrawn", False),
+    (re.compile(r"^\W*(?:application\s+|request\s+)?re-?open(?:ed|ing)" + _AFTER_WORD, re.I),
+     "open", False),
+]
+
+
+def _prose_status(plain: str, depth: int) -> str | None:
+    """A status typed as prose at the start of a contribution. A bare
+    "Done." only counts as a closure at the top of a thread: deeper down it
+    answers whatever was asked."""
+    for rx, status, top_only in _PROSE_STATUS:
+        if top_only and depth > 1:
+            continue
+        if rx.search(plain):
+            return status
+    return None
+
+
+_PING_TPL = re.compile(
+    r"\{\{\s*(?:template\s*:\s*)?(?:" + "|".join(
+        re.escape(n).replace(r"\ ", r"[ _]+")
+        for n in sorted(_PING_TEMPLATES | _MENTION_TEMPLATES, key=len, reverse=True))
+    + r")\s*\|([^{}]*)\}\}", re.IGNORECASE)
+_URL = re.compile(r"(?:https?:)?//\S+")
+_AT_START = re.compile(r"\W*@\s*")
+_ASKING = re.compile(r"\b(please (?:explain|answer|tell|describe|clarify|elaborate|confirm)|"
+                     r"could you|can you|would you)\b", re.IGNORECASE)
+
+
+def _asks_applicant(applicant: str, content: str, plain: str) -> bool:
+    """A ping to the applicant that asks something: a question."""
+    pinged = False
+    if "{{" in content:
+        for m in _PING_TPL.finditer(content):
+            names = {_username(p) for p in m.group(1).split("|") if "=" not in p}
+            if applicant in names:
+                pinged = True
+                break
+    if not pinged:  # "@Name: ..." typed by hand
+        at = _AT_START.match(plain)
+        pinged = bool(at) and plain[at.end():].casefold().startswith(applicant.split(" ")[0].casefold())
+    if not pinged:
+        return False
+    return "?" in _URL.sub("", plain) or bool(_ASKING.search(plain))
+
+
+# ---------------------------------------------------------------------------
+# A section: fields, statement, contributions
+# ---------------------------------------------------------------------------
+
 @dataclass
 class _Block:
+    """Consecutive lines that make one contribution (it ends with a signature)."""
+
     depth: int
+    prefix: str
     lines: list[str]
     is_field: bool = False
+    signed: bool = False
 
 
-def _parse_section(applicant: str, anchor: str, heading: str, body: str) -> Application | None:
-    app = Application(applicant=applicant, anchor=anchor, heading=heading)
-    visible = _visible_wikitext(body)
-    blocks = _blocks(visible)
-    header = True
-    statement_parts: list[str] = []
-    has_fields = False
-    for block in blocks:
-        text = "\n".join(block.lines)
-        signer, when, sig_start = _signature(text)
-        if header:
-            first = block.lines[0]
-            fm = _FIELD.match(first)
-            label = (fm.group("label") + fm.group("colon")).strip() if fm else ""
-            if fm and block.depth <= 1 and _field_kind(label):
-                has_fields = True
-                value = "\n".join([fm.group("value")] + block.lines[1:])
-                _store_field(app, label.rstrip(":").strip(), _strip_signature(value) if when else value)
-                if when or _field_kind(label) == "statement":
-                    statement_parts.append(_plain(_strip_signature(value) if when else value))
-                    _open(app, signer, when)
-                    header = False
-                continue
-            if block.depth == 0 or (not has_fields and not statement_parts):
-                statement_parts.append(_plain(_strip_signature(text) if when else text))
-                if when:
-                    _open(app, signer, when)
-                    header = False
-                continue
-            header = False
-        comment = _classify(app, block, text, signer, when, sig_start)
-        if comment is not None:
-            app.comments.append(comment)
-    app.statement = " ".join(p for p in statement_parts if p).strip()
-    if app.opened is None and not has_fields and not app.comments:
-        return None  # a prose section without any signature: not an application
-    if not app.opened_by:
-        app.opened_by = applicant
-    _apply_status(app)
-    return app
+_SKIP_LINE = re.compile(r"^\s*(?:\{\{\s*(?:clear|clr|-|clear ?left|clear ?right)\s*\}\}|"
+                        r"----+|__[A-Z]+__)\s*$", re.IGNORECASE)
+_UNSIGNED_LINE = re.compile(r"^\s*\{\{\s*(?:template\s*:\s*)?(?:unsigned|nicht signiert|"
+                            r"niet ondertekend)", re.IGNORECASE)
+_SIGNS = re.compile(r"\{\{\s*(?:template\s*:\s*)?(?:subst\s*:\s*)?(?:unsigned|nicht[ _]signiert|"
+                    r"niet[ _]ondertekend)", re.IGNORECASE)
 
 
-def _open(app: Application, signer: str | None, when: datetime | None) -> None:
-    app.opened = when
-    app.opened_by = signer
+def _blocks(text: str) -> list[_Block]:
+    """Group lines into contributions: a contribution ends with a signature.
+
+    A reply that spans several lines (numbered answers, bullets, a blank
+    line before the signature) stays one contribution. Unsigned text ends
+    where a line opens with a vote, status or question mark or a ping, or
+    where the indentation goes back out; text left unsigned at the end of
+    the section becomes a block of its own.
+    """
+    blocks: list[_Block] = []
+    current: _Block | None = None
+    for raw in text.split("\n"):
+        line = raw.rstrip()
+        if not line.strip() or _SKIP_LINE.match(line):
+            continue
+        m = _LIST_PREFIX.match(line)
+        prefix = m.group(0) if m else ""
+        depth = len(prefix)
+        is_field = _field_line_kind(line) is not None
+        if current is None or current.signed or is_field:
+            new = True
+        elif current.is_field:
+            new = not (depth == 0 and _UNSIGNED_LINE.match(line))
+        elif depth == 0 and _UNSIGNED_LINE.match(line):
+            new = False
+        elif _starts_contribution(line):
+            new = True
+        elif depth == 0 or depth >= current.depth or "#" in prefix:
+            new = False
+        else:  # back out to a shallower level: unless it closes a numbered list
+            new = not (current.prefix.endswith("#") and prefix == current.prefix.rstrip("#"))
+        if new:
+            current = _Block(depth=depth, prefix=prefix, lines=[line], is_field=is_field)
+            blocks.append(current)
+        else:
+            current.lines.append(line)
+        if _has_timestamp(line) or ("{{" in line and _SIGNS.search(line)):
+            current.signed = True
+    return blocks
+
+
+def _field_line_kind(line: str) -> str | None:
+    """The field a ``*'''Label:''' value`` line fills, or None (also for
+    bold votes such as ``*'''Support'''``)."""
+    if "'''" not in line:
+        return None
+    m = _FIELD.match(line)
+    if not m:
+        return None
+    return _field_kind(m.group("label") + m.group("colon"))
+
+
+_FIELD_KINDS = [
+    ("languages", re.compile(r"\blanguages?\b|\bsprachen?\b|\btalen\b|\blangues?\b|\bidiomas?\b")),
+    ("queues", re.compile(r"\bqueues?\b|\bqueue\(s\)|warteschlange|wachtrij")),
+    ("talk_pages", re.compile(r"\btalk\b|diskussion|overleg|\bdiscussion\b|discusión")),
+    ("statement", re.compile(r"\b(?:why|reason|warum|waarom|statement|about)\b")),
+    ("email", re.compile(r"e-?mail|\bage\b|\balter\b|leeftijd")),
+]
+_COUNTING_FIELDS = {"languages", "queues", "talk_pages", "statement", "email"}
 
 
 def _field_kind(label: str) -> str | None:
-    low = re.sub(r"\s+", " ", label.lower()).strip()
-    if low in _BOLD_KIND or low.rstrip(":") in _BOLD_KIND:
+    low = " ".join(label.lower().split())
+    if low in _BOLD_KIND or low.rstrip(":").strip() in _BOLD_KIND:
         return None  # '''Support''' is a vote, not a field
-    if any(w in low for w in ("language", "sprache", "taal", "langue", "idioma")):
-        return "languages"
-    if any(w in low for w in ("queue", "warteschlange", "wachtrij")):
-        return "queues"
-    if "talk" in low or "diskussion" in low or "overleg" in low:
-        return "talk_pages"
-    if any(w in low for w in ("why", "reason", "warum", "waarom", "statement", "about")):
-        return "statement"
-    if any(w in low for w in ("mail", "age", "alter", "leeftijd")):
-        return "email"
+    for kind, rx in _FIELD_KINDS:
+        if rx.search(low):
+            return kind
     if low.endswith(("?", ":")):
         return "other"
     return None
@@ -454,19 +1156,20 @@ def _field_kind(label: str) -> str | None:
 
 def _store_field(app: Application, label: str, value: str) -> None:
     kind = _field_kind(label) or "other"
-    plain = _plain(value)
-    app.fields[label] = plain
+    name = label.rstrip(":").strip()
+    plain = _plain(_without_struck(value)[0], limit=None)
+    app.fields[name] = plain
     if kind == "languages":
         app.languages = _split_list(plain)
     elif kind == "queues":
         app.queues = [q for q in (_queue_name(x) for x in _split_list(plain)) if q]
     elif kind == "talk_pages":
-        app.talk_pages = [str(link.title).strip()
-                          for link in mwparserfromhell.parse(value).filter_wikilinks()]
+        app.talk_pages = [m.group(1).strip() for m in _LINK.finditer(value)]
 
 
 def _split_list(text: str) -> list[str]:
-    parts = re.split(r"\s*[,;/&·•]\s*|\s+(?:and|und|en|et|y|e|und|og|och)\s+", text)
+    parts = re.split(r"\s*[,;/&·•]\s*(?:(?:and|und|en|et|y|e|og|och)\s+)?|"
+                     r"\s+(?:and|und|en|et|y|e|og|och)\s+", text)
     return [p.strip(" .") for p in parts if p.strip(" .")]
 
 
@@ -477,296 +1180,138 @@ def _queue_name(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip(" .")
 
 
-def _visible_wikitext(body: str) -> str:
-    """The section without HTML comments and non-wikitext tags (``<pre>``,
-    ``<nowiki>``), whose contents never count as votes or signatures."""
-    code = mwparserfromhell.parse(body)
-    for node in list(code.filter(recursive=True, forcetype=(WikiComment, Tag))):
-        try:
-            if isinstance(node, WikiComment):
-                code.remove(node)
-            elif isinstance(node, Tag) and str(node.tag).lower() in _HIDDEN_TAGS:
-                code.remove(node)
-        except ValueError:
-            pass  # already removed with its parent
-    return str(code)
+@dataclass
+class _Contribution:
+    """What one block says, worked out once."""
+
+    block: _Block
+    sig: _Sig
+    content: str  # without the signature
+    unstruck: str
+    struck_lead: str | None
+    mark: tuple[str | None, str | None]
+    mark_end: int  # excerpts start after the mark ('''Support''' is not news)
+
+    @classmethod
+    def read(cls, block: _Block) -> _Contribution:
+        text = "\n".join(block.lines)
+        sig = _signature(text) if block.signed else _Sig(None, None, len(text))
+        content = _strip_sig_debris(text[:sig.start]) if sig.signed else text
+        unstruck, lead = _without_struck(content)
+        mark, mark_end = _mark_at(unstruck)
+        return cls(block, sig, content, unstruck, lead, mark, mark_end)
 
 
-def _blocks(text: str) -> list[_Block]:
-    """Group lines into contributions: a contribution ends with a signature.
-
-    A reply that spans several lines (numbered answers, a blank line before
-    the signature) stays one contribution; text left unsigned at the end of
-    the section becomes a block of its own.
-    """
-    blocks: list[_Block] = []
-    current: _Block | None = None
-    for raw in text.split("\n"):
-        line = raw.rstrip()
-        if not line.strip():
+def _parse_section(applicant: str, via_link: bool, anchor: str, heading: str,
+                   body: str) -> Application | None:
+    app = Application(applicant=applicant, anchor=anchor, heading=heading)
+    header = True
+    statement: list[str] = []
+    has_fields = False
+    for block in _blocks(body):
+        c = _Contribution.read(block)
+        signer, when = c.sig.signer, c.sig.when
+        fm = _FIELD.match(c.content) if block.is_field else None
+        field_kind = _field_kind(fm.group("label") + fm.group("colon")) if fm else None
+        if header:
+            if (c.sig.signed and signer and signer != app.applicant and not via_link
+                    and _names_heading(heading, c.sig)):
+                # "=== Masum Reza ===" over [[User:Masumrezarock100|Masum Reza]]:
+                # the heading is the display name; the user is the applicant.
+                app.applicant = signer
+            if fm and field_kind and block.depth <= 1:
+                has_fields = has_fields or field_kind in _COUNTING_FIELDS
+                _store_field(app, fm.group("label") + fm.group("colon"), fm.group("value"))
+                if field_kind == "statement":
+                    statement.append(_plain(_without_struck(fm.group("value"))[0], limit=None))
+                if c.sig.signed:
+                    app.opened, app.opened_by = when, signer
+                    header = False
+                continue
+            if _is_statement(app, c, bool(statement) or has_fields):
+                statement.append(_plain(c.unstruck, limit=None))
+                if c.sig.signed:
+                    app.opened, app.opened_by = when, signer
+                    header = False
+                continue
+            header = False
+        elif fm and field_kind in _COUNTING_FIELDS and not c.sig.signed:
+            # a form line added after the statement ("Email sent: yes")
+            _store_field(app, fm.group("label") + fm.group("colon"), fm.group("value"))
             continue
-        if re.match(r"^\s*(?:\{\{\s*(?:clear|-)\s*\}\}|----+|__\w+__)\s*$", line, re.I):
-            continue
-        m = _LIST_PREFIX.match(line)
-        depth = len(m.group(1)) if m else 0
-        is_field = bool(_FIELD.match(line))
-        starts_new = current is None or _is_signed(current) or is_field or (
-            current.is_field and not _UNSIGNED_LINE.match(line)) or (
-            depth > 0 and depth <= current.depth and not _continues(line))
-        if not starts_new and depth == 0 and _UNSIGNED_LINE.match(line):
-            current.lines.append(line)
-            continue
-        if starts_new:
-            current = _Block(depth=depth, lines=[line], is_field=is_field)
-            blocks.append(current)
-        else:
-            current.lines.append(line)
-    return blocks
+        comment = _classify(app, c)
+        if comment is not None:
+            app.comments.append(comment)
+    app.statement = " ".join(p for p in statement if p).strip()
+    signers = {c.signer for c in app.comments} | {app.opened_by}
+    if not (via_link or has_fields or app.applicant in signers):
+        return None  # a heading that is not a username, or a talk-page thread
+    if not app.opened_by:
+        app.opened_by = app.applicant
+    _apply_status(app)
+    return app
 
 
-_UNSIGNED_LINE = re.compile(r"^\s*\{\{\s*unsigned", re.I)
+def _names_heading(heading: str, sig: _Sig) -> bool:
+    """Whether the heading spells the signer: as their signature's link text
+    ("Masum Reza"), or as their username in another case ("foo bar" for
+    Foo Bar)."""
+    wanted = {heading.casefold(), _HEADING_SUFFIX.sub("", heading).casefold()}
+    shown = " ".join(_render(sig.display).split()).casefold() if sig.display else None
+    return shown in wanted or (sig.signer or "").casefold() in wanted
 
 
-def _continues(line: str) -> bool:
-    """A numbered item inside someone's multi-line contribution."""
-    return bool(re.match(r"^[*:]*#", line))
+def _is_statement(app: Application, c: _Contribution, have_statement: bool) -> bool:
+    """Whether a block before the first signature is the applicant's own
+    text: signed by them, or prose that is neither a vote nor addressed to
+    someone; at list depth, only while nothing else has been said."""
+    if c.sig.signed and c.sig.signer == app.applicant:
+        return True
+    if c.mark != _NO_MARK or c.struck_lead is not None or _PING_START.match(c.unstruck):
+        return False
+    if c.block.depth == 0 or not c.sig.signed:
+        return True
+    return not have_statement
 
 
-def _is_signed(block: _Block) -> bool:
-    return _signature("\n".join(block.lines))[1] is not None
-
-
-def _signature(text: str) -> tuple[str | None, datetime | None, int]:
-    """(signer, time, offset where the signature starts) of the last
-    signature in *text*; struck signatures still sign."""
-    code = text
-    unsigned = _unsigned_template(code)
-    stamps = [m for m in _TIMESTAMP.finditer(code)]
-    if unsigned and (not stamps or unsigned[3] >= stamps[-1].end()):
-        return unsigned[:3]
-    if not stamps:
-        return (None, None, len(text))
-    stamp = stamps[-1]
-    when = _timestamp_from_match(stamp)
-    before = code[: stamp.start()]
-    signer, start = _signature_links(before)
-    return (signer, when, start if signer else stamp.start())
-
-
-def _unsigned_template(text: str) -> tuple[str | None, datetime | None, int, int] | None:
-    found = None
-    for m in re.finditer(r"\{\{\s*(?:template:)?\s*([^|{}]+?)\s*\|([^{}]*)\}\}", text, re.I):
-        if m.group(1).lower().replace("_", " ") in _UNSIGNED_TEMPLATES:
-            params = [p.strip() for p in m.group(2).split("|")]
-            positional = [p for p in params if "=" not in p or _TIMESTAMP.search(p)]
-            named = dict(p.split("=", 1) for p in params if "=" in p and not _TIMESTAMP.search(p))
-            user = named.get("1") or (positional[0] if positional else "")
-            date = named.get("2") or (positional[1] if len(positional) > 1 else "")
-            found = (normalize_username(user) or None, parse_timestamp(date), m.start(), m.end())
-    return found
-
-
-_LINK = re.compile(r"\[\[([^\[\]|]+)(?:\|[^\[\]]*)?\]\]")
-
-
-def _signature_links(text: str) -> tuple[str | None, int]:
-    """The signer (last user link before the timestamp) and where the
-    signature starts: the first of the signer's own links just before it,
-    so ``[[User:X|X]] ([[User talk:X|talk]])`` goes as a whole."""
-    links = [(m.start(), _user_from_link_target(m.group(1))) for m in _LINK.finditer(text)]
-    links = [(pos, name) for pos, name in links if name]
-    if not links:
-        return (None, len(text))
-    signer = links[-1][1]
-    start = links[-1][0]
-    for pos, name in reversed(links):
-        if name == signer and len(text) - pos <= 400:
-            start = pos
-    return (signer, start)
-
-
-_SIG_DEBRIS = re.compile(r"(?:\s|<[a-zA-Z][^<>]*>|--|—|–|~|\(|\[)+$")
-
-
-def _strip_signature(text: str) -> str:
-    _, when, start = _signature(text)
-    return _SIG_DEBRIS.sub("", text[:start]) if when else text
-
-
-def _plain(wikitext: str, limit: int = 200) -> str:
-    """Readable text for excerpts: markup gone, whitespace collapsed."""
-    code = mwparserfromhell.parse(wikitext)
-    for tpl in code.filter_templates(recursive=False):
-        name = _template_name(tpl)
-        try:
-            if name in _TEMPLATE_KIND:
-                code.replace(tpl, "")
-            elif name in _PING_TEMPLATES and tpl.params:
-                code.replace(tpl, "@" + ", @".join(
-                    str(p.value).strip() for p in tpl.params if not p.showkey))
-            elif name == "tl" and tpl.params:
-                code.replace(tpl, "{{" + str(tpl.params[0].value).strip() + "}}")
-        except ValueError:
-            pass
-    text = code.strip_code(normalize=True, collapse=True)
-    text = re.sub(r"^[*#:;\s]+", "", text)
-    text = re.sub(r"\n[*#:;]+", " ", text)
-    text = re.sub(r"\s+", " ", text).strip(" -—–~")
-    if len(text) > limit:
-        text = text[: limit - 1].rstrip() + "\u2026"
-    return text
-
-
-def _classify(app: Application, block: _Block, text: str, signer: str | None,
-              when: datetime | None, sig_start: int) -> Comment | None:
-    content = _SIG_DEBRIS.sub("", text[:sig_start]) if when else text
-    unstruck, struck_lead = _without_struck(content)
-    kind, status = _leading_mark(unstruck)
+def _classify(app: Application, c: _Contribution) -> Comment | None:
+    signer, when, depth = c.sig.signer, c.sig.when, c.block.depth
+    kind, status = c.mark
     struck_vote = False
-    if kind is None and struck_lead is not None:
+    if kind is None and c.struck_lead is not None:
         # "<s>{{Oppose}} Account too new.</s> Struck, I misread": a vote taken back
-        lead_kind, _ = _leading_mark(struck_lead)
-        if lead_kind in ("support", "oppose", "neutral"):
+        lead_kind, _ = _leading_mark(c.struck_lead)
+        if lead_kind in _VOTE_KINDS:
             kind, struck_vote = lead_kind, True
-    excerpt = _plain(unstruck)
-    digest = hashlib.sha1(re.sub(r"\s+", " ", unstruck).strip().encode()).hexdigest()[:16]
-    is_applicant = signer == app.applicant
+    readable = _plain(c.unstruck[c.mark_end:], limit=None)
+    excerpt = _cut(readable, 200)
+    if not c.sig.signed and not excerpt and kind is None:
+        return None  # an empty bullet
+    is_applicant = signer is not None and signer == app.applicant
     if kind == "status":
         if is_applicant and status != "withdrawn":
             kind, status = "reply", None  # "{{done}} I sent the email" is not an approval
-    elif kind == "question":
-        pass
-    elif kind is None or kind == "comment":
+    elif kind in _VOTE_KINDS or kind == "question":
+        if is_applicant and not struck_vote:
+            kind = "reply"  # applicants do not endorse or question themselves
+    else:
+        prose = _prose_status(readable, depth)
         if is_applicant:
-            kind = "reply"
-        elif kind is None and _asks_applicant(app, unstruck):
+            kind, status = ("status", "withdrawn") if prose == "withdrawn" else ("reply", None)
+        elif prose:
+            kind, status = "status", prose
+        elif _asks_applicant(app.applicant, c.unstruck, readable):
             kind = "question"
-        elif kind is None and block.depth >= 2:
+        elif kind is None and depth >= 2:
             kind = "reply"
         else:
-            kind = kind or "comment"
-        if kind == "comment" and _prose_status(unstruck):
-            kind, status = "status", _prose_status(unstruck)
-            if is_applicant and status != "withdrawn":
-                kind, status = "reply", None
-    if not excerpt and not kind:
-        return None
-    return Comment(signer=signer, time=when, kind=kind, depth=block.depth,
-                   excerpt=excerpt, status=status, struck_vote=struck_vote,
-                   digest=digest)
-
-
-def _without_struck(content: str) -> tuple[str, str | None]:
-    """The text with struck parts removed, and the struck text when the
-    contribution *starts* with it (a struck vote)."""
-    code = mwparserfromhell.parse(content)
-    lead: str | None = None
-    first_real = True
-    for node in list(code.nodes):
-        if isinstance(node, Text) and not node.value.strip(" *#:;\n\t"):
-            continue
-        if isinstance(node, Tag) and str(node.tag).lower() in _LIST_TAGS:
-            continue
-        if isinstance(node, Tag) and str(node.tag).lower() in _STRIKE_TAGS:
-            if first_real:
-                lead = str(node.contents)
-            code.remove(node)
-        first_real = False
-    for node in list(code.filter_tags(recursive=True)):
-        if str(node.tag).lower() in _STRIKE_TAGS:
-            try:
-                code.remove(node)
-            except ValueError:
-                pass
-    return str(code), lead
-
-
-def _leading_mark(content: str) -> tuple[str | None, str | None]:
-    """The vote, question or status mark a contribution opens with."""
-    code = mwparserfromhell.parse(content)
-    for node in code.nodes:
-        if isinstance(node, Text):
-            stripped = node.value.strip(" *#:;\n\t-—–'\"")
-            if not stripped:
-                continue
-            return (None, None)
-        if isinstance(node, Template):
-            name = _template_name(node)
-            if name in _TEMPLATE_KIND:
-                return _TEMPLATE_KIND[name]
-            if name in ("vote", "v") and node.params:
-                val = node.params[0].value.strip_code().strip().lower()
-                if val in _TEMPLATE_KIND:
-                    return _TEMPLATE_KIND[val]
-            if name in _PING_TEMPLATES or name in ("tl", "tlx", "tls"):
-                return (None, None)
-            continue  # an icon or other decoration before the mark
-        if isinstance(node, Tag):
-            tag = str(node.tag).lower()
-            if tag in _LIST_TAGS:
-                continue
-            if tag in ("b", "strong") or node.wiki_markup == "'''":
-                word = node.contents.strip_code().strip(" :.!").lower()
-                word = re.sub(r"\s+", " ", word)
-                if word in _BOLD_KIND:
-                    return _BOLD_KIND[word]
-                return (None, None)
-            if tag in ("span", "font", "small", "big", "sup", "i") or node.wiki_markup == "''":
-                inner = _leading_mark(str(node.contents))
-                if inner != (None, None):
-                    return inner
-                if node.contents.strip_code().strip():
-                    return (None, None)
-                continue
-            if tag == "br":
-                continue
-            return (None, None)
-        if isinstance(node, Wikilink):
-            title = str(node.title).lower()
-            if title.startswith(("file:", "image:", "datei:", "bestand:")):
-                for kind in ("support", "oppose", "neutral"):
-                    if kind in title or (kind == "support" and "symbol support" in title):
-                        return (kind, None)
-                continue
-            return (None, None)
-        return (None, None)
-    return (None, None)
-
-
-_PROSE_STATUS = [
-    (re.compile(r"^\W*(?:i\s+)?withdraw(?:n|ing)?\b", re.I), "withdrawn"),
-    (re.compile(r"^\W*(?:application\s+)?(?:approved|accepted|granted)\b", re.I), "approved"),
-    (re.compile(r"^\W*(?:application\s+)?(?:declined|rejected|not approved)\b", re.I), "declined"),
-    (re.compile(r"^\W*(?:put\s+)?on hold\b", re.I), "on hold"),
-]
-
-
-def _prose_status(content: str) -> str | None:
-    text = _plain(content, limit=400)
-    for rx, status in _PROSE_STATUS:
-        if rx.search(text):
-            return status
-    return None
-
-
-def _asks_applicant(app: Application, content: str) -> bool:
-    """A ping to the applicant that asks something: a question."""
-    code = mwparserfromhell.parse(content)
-    pinged = False
-    for tpl in code.filter_templates(recursive=False):
-        if _template_name(tpl) in _PING_TEMPLATES:
-            names = {normalize_username(p.value.strip_code()) for p in tpl.params if not p.showkey}
-            if app.applicant in names:
-                pinged = True
-    plain = _plain(content, limit=2000)
-    if not pinged:
-        first = app.applicant.split(" ")[0]
-        pinged = bool(re.match(r"^\W*@\s*" + re.escape(first), plain, re.I))
-    if not pinged:
-        return False
-    return "?" in plain or bool(re.search(
-        r"\b(please (?:explain|answer|tell|describe|clarify)|could you|can you|would you)\b",
-        plain, re.I))
+            kind = "comment"
+    # Identity of unsigned text across revisions: whitespace edits
+    # ("* {{s}}" -> "*{{s}}") must not make it a new comment.
+    normalised = "".join(c.unstruck.split())
+    digest = hashlib.sha1(normalised.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return Comment(signer=signer, time=when, kind=kind, depth=depth, excerpt=excerpt,
+                   status=status, struck_vote=struck_vote, digest=digest)
 
 
 def _apply_status(app: Application) -> None:
@@ -774,7 +1319,7 @@ def _apply_status(app: Application) -> None:
     marks = [c for c in app.comments if c.kind == "status" and c.status]
     if not marks:
         return
-    latest = max(enumerate(marks), key=lambda im: (im[1].time or datetime.min.replace(tzinfo=timezone.utc), im[0]))[1]
+    latest = max(enumerate(marks), key=lambda im: (im[1].time or _EPOCH, im[0]))[1]
     app.status = latest.status or "open"
     if app.status == "open":
         app.closed = app.closed_by = None

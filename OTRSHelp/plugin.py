@@ -583,7 +583,18 @@ class OTRSHelp(callbacks.Plugin):
                 for line in self._stale_lines():
                     irc.queueMsg(ircmsgs.privmsg(channel, line))
 
-    def mark(self, irc, msg, args, name, what, note):
+    def _applicant_and_rest(self, irc, text: str):
+        """Split "<applicant> <rest>" where the name may hold spaces: the
+        longest leading run of words that names a known applicant wins."""
+        words = text.split()
+        for n in range(min(len(words), 8), 0, -1):
+            row = self.store.find_application(" ".join(words[:n]))
+            if row is not None:
+                return row, words[n:]
+        self._lookup(irc, words[0] if len(words) == 1 else " ".join(words[:-1]) or text)
+        return None, []
+
+    def mark(self, irc, msg, args, text):
         """<applicant> email|approved|declined|onhold|withdrawn [<note>]
 
         Admins: records what happened off-wiki: the email with the age has
@@ -591,31 +602,40 @@ class OTRSHelp(callbacks.Plugin):
         """
         if not self._require_admin(irc, msg):
             return
-        row = self._lookup(irc, name)
+        words = text.split()
+        at = next((i for i, w in enumerate(words) if i > 0 and w.lower() in MARK_KINDS), None)
+        if at is None:
+            irc.error(_("Say what to record: mark <applicant> %s [<note>]") % "|".join(
+                k for k in MARK_KINDS if k != "on-hold"))
+            return
+        row = self._lookup(irc, " ".join(words[:at]))
         if row is None:
             return
-        what = what.lower()
+        what, note = words[at].lower(), " ".join(words[at + 1:])
         value = "received" if what == "email" else ("on hold" if what in ("onhold", "on-hold") else what)
         if note:
             value = f"{value}: {note}"
         self.store.add_record(row.applicant, MARK_KINDS[what], value, self._account(irc, msg) or msg.nick)
-        irc.reply(_("Recorded for %s: %s.") % (no_ping(row.applicant), MARK_KINDS[what]),
+        irc.reply(_("Recorded for %s: %s.") % (no_ping(row.applicant), value),
                   **self._private_target(irc, msg))
-    mark = wrap(mark, ["something", ("literal", list(MARK_KINDS)), additional("text")])
+    mark = wrap(mark, ["text"])
 
-    def note(self, irc, msg, args, name, text):
+    def note(self, irc, msg, args, text):
         """<applicant> <text>
 
         Admins: a private note about an application, shown in "status".
         """
         if not self._require_admin(irc, msg):
             return
-        row = self._lookup(irc, name)
+        row, rest = self._applicant_and_rest(irc, text)
         if row is None:
             return
-        self.store.add_record(row.applicant, "note", text, self._account(irc, msg) or msg.nick)
+        if not rest:
+            irc.error(_("Give the note too: note <applicant> <text>"))
+            return
+        self.store.add_record(row.applicant, "note", " ".join(rest), self._account(irc, msg) or msg.nick)
         irc.reply(_("Noted for %s.") % no_ping(row.applicant), **self._private_target(irc, msg))
-    note = wrap(note, ["something", "text"])
+    note = wrap(note, ["text"])
 
 
 def _utcnow() -> datetime:
