@@ -185,6 +185,7 @@ def registry_lines(st: Settings) -> list[str]:
         "supybot.abuse.flood.command.invalid": "False",
         "supybot.protocols.irc.throttleTime": "0.5",
         "supybot.drivers.poll": "0.1",  # lines from the poller thread go out within 0.1 s
+        "supybot.drivers.maxReconnectWait": "120",
         "supybot.log.stdout": "True",
         "supybot.log.stdout.colorized": "False",
         "supybot.log.level": "INFO",

@@ -211,3 +211,28 @@ def test_stream_trigger_announces_without_waiting_for_the_poll(mediawiki, ircd, 
     finally:
         s.close()
         stream.close()
+
+
+def test_irc_server_gone_for_a_while_loses_nothing(mediawiki, tmp_path):
+    from realservers import IrcServer
+
+    with IrcServer() as ircd:
+        s = Scene(mediawiki, ircd, tmp_path)
+        try:
+            s.start_bot()
+            time.sleep(2)
+            ircd.stop()  # everybody is disconnected
+            s.person.close()
+            t = now_min()
+            s.page.app("Bob").lines.append(f"*{{{{support}}}} During the outage. {sig('Night Owl', t)}")
+            s.edit("Night Owl")
+            time.sleep(4)  # the bot reads the edit while it cannot speak
+            assert s.bot.alive
+            ircd.start()
+            s.person = IrcPerson("127.0.0.1", ircd.port, "watcher2")
+            s.person.join(s.channel)
+            s.wait_line(f"N{ZW}ight Owl supports", timeout=90)
+            time.sleep(2)
+            assert len(s.lines()) == 1, s.lines()
+        finally:
+            s.close()

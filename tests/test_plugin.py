@@ -236,3 +236,37 @@ class AdminCommandsTestCase(ChannelPluginTestCase):
     def testAnnounceSwitchNeedsOps(self):
         self.assertRegexp("otrshelp announce off", "op", frm=NOCAP)
         self.assertRegexp("otrshelp announce", "on")
+
+
+class AdminChannelTestCase(ChannelPluginTestCase):
+    plugins = ("OTRSHelp",)
+    channel = "#vrt-admins"
+    config = {"supybot.plugins.OTRSHelp.adminChannel": "#vrt-admins",
+              "supybot.plugins.OTRSHelp.staleDays": 30}
+
+    def setUp(self):
+        super().setUp()
+        seed(self, sample_page())
+
+    def testStaleDigestGoesToTheAdminChannel(self):
+        plugin(self)._stale_digest()
+        head = self.irc.takeMsg()
+        assert head.args[0] == "#vrt-admins"
+        assert head.args[1] == "1 application(s) waiting more than 30 days:"
+        line = self.irc.takeMsg().args[1]
+        assert line.startswith("A\u200blice Example: 40 d") and "no email" in line
+        assert self.irc.takeMsg() is None  # Bob waits 3 days: not stale
+
+    def testPendingAskedInTheAdminChannelIsAnsweredThere(self):
+        m = self.getMsg("pending")
+        assert m.args[0] == "#vrt-admins"
+
+
+class ReloadTestCase(ChannelPluginTestCase):
+    plugins = ("OTRSHelp",)
+
+    def testReloadKeepsWorking(self):
+        seed(self, sample_page())
+        self.assertNotError("reload OTRSHelp")
+        self.assertRegexp("application Bob", "B\u200bob: open since")
+        self.assertRegexp("faq how do I apply?", "volunteers-vrt")
