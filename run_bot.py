@@ -39,6 +39,9 @@ DEFAULTS = {
     "OTRSHELP_HOME": "./var",
 }
 NETWORK = "libera"
+# salt of the unusable password of users.conf entries run_bot makes for
+# OTRSHELP_ADMINS; "salt|!..." never equals Limnoria's "salt|<hex digest>"
+MANAGED_SALT = "otrshelp-admins"
 
 
 class ConfigError(Exception):
@@ -53,7 +56,7 @@ class Settings:
     tls: bool
     channels: list[str]
     sasl_user: str
-    sasl_password: str
+    sasl_password: str = field(repr=False)
     admins: list[str]
     prefix: str
     wiki_api: str
@@ -236,8 +239,13 @@ def users_conf(existing: str, admins: list[str], network: str) -> str:
         elif blocks and line.strip():
             blocks[-1].append(line)
     wanted = {a.lower() for a in admins}
-    kept = [b for b in blocks
-            if not any(l.strip().lower() in {f"name {w}" for w in wanted} for l in b)]
+
+    def managed(block: list[str]) -> bool:  # written by run_bot for OTRSHELP_ADMINS
+        return any(l.strip().startswith((f"password {MANAGED_SALT}|", "password !")) for l in block)
+
+    # an account taken out of OTRSHELP_ADMINS loses the capability on restart
+    kept = [b for b in blocks if not managed(b)
+            and not any(l.strip().lower() in {f"name {w}" for w in wanted} for l in b)]
     next_id = max([int(b[0].split()[1]) for b in kept] + [0]) + 1
     out: list[str] = []
     for b in kept:
@@ -246,7 +254,7 @@ def users_conf(existing: str, admins: list[str], network: str) -> str:
     for i, account in enumerate(admins):
         out += [f"user {next_id + i}", f"  name {account}", "  ignore False", "  secure False",
                 # no one can identify with a password: the services account is the key
-                "  hashed True", f"  password !{secrets.token_hex(16)}",
+                "  hashed True", f"  password {MANAGED_SALT}|!{secrets.token_hex(16)}",
                 "  capability admin", f"  nicks {network} {account}", ""]
     return "\n".join(out) + "\n"
 

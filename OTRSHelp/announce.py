@@ -66,9 +66,14 @@ class Links:
         return f"{self.script}{sep}diff={revid}"
 
 
-def _link(event: Event, links: Links) -> str:
+def _link(event: Event, links: Links, max_bytes: int = MAX_BYTES) -> str:
+    """The section for an application or its status, the diff otherwise; a
+    section link too long for the line (a long non-Latin name, percent-encoded)
+    gives way to the diff, which always fits."""
     if event.kind in ("opened", "status"):
-        return links.section(event.anchor)
+        link = links.section(event.anchor)
+        if len(link.encode("utf-8")) <= max_bytes // 2:
+            return link
     return links.diff(event.revid)
 
 
@@ -86,13 +91,16 @@ def format_event(event: Event, links: Links, formats: Mapping[str, str] | None =
         "previous": _STATUS_WORDS.get(d.get("previous", ""), ""),
         "queues": irc_safe(", ".join(d.get("queues") or []) or "no queue given", 120),
         "languages": irc_safe(", ".join(d.get("languages") or []) or "languages not given", 80),
-        "link": _link(event, links),
+        "link": _link(event, links, max_bytes),
         "excerpt": "",
     }
     excerpt = irc_safe(d.get("excerpt", ""))
     template = Template(fmt)
+    # measure with a one-character stand-in, so the whitespace around
+    # $excerpt is counted as it will be sent (irc_safe collapses "  ")
+    values["excerpt"] = "\u2026"
     line = irc_safe(template.safe_substitute(values))
-    room = max_bytes - len(line.encode("utf-8"))
+    room = max_bytes - len(line.encode("utf-8")) + len("\u2026".encode("utf-8"))
     if room < len(excerpt.encode("utf-8")):
         excerpt = _cut_bytes(excerpt, max(room, 0))
     values["excerpt"] = excerpt
@@ -141,6 +149,8 @@ def summarize(events: Iterable[Event], links: Links, max_bytes: int = MAX_BYTES)
             parts.append("archived")
         last = evs[-1]
         link = links.section(last.anchor) if last.kind != "archived" else links.diff(last.revid)
+        if len(link.encode("utf-8")) > max_bytes // 2:
+            link = links.diff(last.revid)
         line = irc_safe(f"{no_ping(applicant)}: {'; '.join(parts)}")
         line = _cut_bytes(line, max_bytes - len(link.encode()) - 1) + " " + link
         lines.append(line)

@@ -6,6 +6,7 @@ wiki text is written by anyone, and a signature or heading may carry CR/LF
 """
 from __future__ import annotations
 
+import ipaddress
 import re
 import unicodedata
 
@@ -42,7 +43,13 @@ def normalize_username(name: str) -> str:
     if not name:
         return ""
     if is_ip(name):
-        return name.upper()
+        try:  # as MediaWiki writes it: 2001:db8::7 is 2001:DB8:0:0:0:0:0:7
+            ip = ipaddress.ip_address(name)
+        except ValueError:
+            return name.upper()
+        if ip.version == 6:
+            return ":".join(f"{int(h, 16):X}" for h in ip.exploded.split(":"))
+        return str(ip)
     return name[0].upper() + name[1:]
 
 
@@ -51,11 +58,15 @@ def username_key(name: str) -> str:
     return normalize_username(name).casefold()
 
 
+_COLOUR = re.compile(r"\x03(?:\d{1,2}(?:,\d{1,2})?)?|\x04(?:[0-9A-Fa-f]{6}(?:,[0-9A-Fa-f]{6})?)?")
+
+
 def irc_safe(text: str, limit: int | None = None) -> str:
-    """One line of plain text for IRC: no control or formatting characters,
-    no bidi overrides, whitespace collapsed, cut with an ellipsis at *limit*
-    characters."""
-    text = _UNSAFE.sub(" ", text or "")
+    """One line of plain text for IRC: no control or formatting characters
+    (colour codes with their numbers), no bidi overrides, whitespace
+    collapsed, cut with an ellipsis at *limit* characters."""
+    text = _COLOUR.sub("", text or "")
+    text = _UNSAFE.sub(" ", text)
     text = re.sub(r"\s+", " ", text).strip()
     if limit is not None and len(text) > limit:
         text = text[: max(limit - 1, 0)].rstrip() + "\u2026"

@@ -613,10 +613,14 @@ class OTRSHelp(callbacks.Plugin):
             return
         what, note = words[at].lower(), " ".join(words[at + 1:])
         value = "received" if what == "email" else ("on hold" if what in ("onhold", "on-hold") else what)
-        if note:
+        dropped = ""
+        if note and what == "email":
+            # only that the email arrived: never its content or the age in it
+            dropped = _(" (the text after 'email' was not stored: only the arrival is recorded)")
+        elif note:
             value = f"{value}: {note}"
         self.store.add_record(row.applicant, MARK_KINDS[what], value, self._account(irc, msg) or msg.nick)
-        irc.reply(_("Recorded for %s: %s.") % (no_ping(row.applicant), value),
+        irc.reply(_("Recorded for %s: %s.%s") % (no_ping(row.applicant), value, dropped),
                   **self._private_target(irc, msg))
     mark = wrap(mark, ["text"])
 

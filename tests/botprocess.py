@@ -78,6 +78,7 @@ class FaultyProxy:
         self.upstream = upstream.rstrip("/")
         self.mode = "ok"
         self.slow_seconds = 3.0
+        self.fail_after: int | None = None  # switch to 500s after this many good answers
         self.requests: list[tuple[str, str]] = []  # (mode, query) per request
         proxy = self
 
@@ -88,6 +89,10 @@ class FaultyProxy:
                 pass
 
             def do_GET(self):
+                if proxy.fail_after is not None:
+                    if proxy.fail_after <= 0:
+                        proxy.mode = "500"
+                    proxy.fail_after -= 1
                 mode = proxy.mode
                 proxy.requests.append((mode, self.path))
                 if mode == "500":

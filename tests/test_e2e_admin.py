@@ -133,6 +133,11 @@ def test_anyone_may_ask_where_an_application_stands(world_with_accounts):
     (_, line), = said(watcher, w["nick"], mark, w["channel"])
     assert "open since" in line and "1 support, 0 oppose" in line
     assert "email" not in line and "profile" not in line
+    # the plugin answers help, and the bare command goes to it
+    mark = len(watcher.messages)
+    watcher.say(w["channel"], "!help OTRSHelp")
+    wait_until(lambda: said(watcher, w["nick"], mark), 20, "help", w["bot"].log)
+    assert "Volunteer Response Team" in said(watcher, w["nick"], mark)[0][1]
 
 
 def test_sasl_password_never_lands_in_a_readable_file(world_with_accounts):

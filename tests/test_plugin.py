@@ -214,6 +214,17 @@ class AdminCommandsTestCase(ChannelPluginTestCase):
         assert "no email" in first and "unanswered question" in first and "1 oppose" in first
         assert second.startswith("B\u200bob: 3 d")
 
+    def testEmailMarkNeverStoresTheContent(self):
+        self.assertRegexp("mark Bob email she is 19", "not stored")
+        (r,) = plugin(self).store.records("Bob")
+        assert (r.kind, r.value) == ("email", "received") and "19" not in r.value
+
+    def testNamesWithSpacesInMarkAndNote(self):
+        self.assertRegexp("mark alice example onhold waiting for the email", "Recorded for A\u200blice Example")
+        self.assertRegexp("note Alice Example asked twice", "Noted for A\u200blice Example")
+        assert [r.value for r in plugin(self).store.records("Alice Example")] == [
+            "on hold: waiting for the email", "asked twice"]
+
     def testNotesAreRecordedWithWho(self):
         self.assertNotError("note Bob asked on VRT wiki about permissions")
         rows = plugin(self).store.records("Bob")

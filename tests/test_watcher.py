@@ -1,0 +1,71 @@
+"""The poll against a real MediaWiki: the cheap change check, catching up
+revision by revision, and a poll that dies half-way."""
+from __future__ import annotations
+
+import uuid
+
+from OTRSHelp.store import Store
+from OTRSHelp.tracker import Tracker
+from OTRSHelp.watcher import Watcher
+from OTRSHelp.wikiclient import WikiClient
+from botprocess import FaultyProxy
+from pagebuilder import App, Page, at, sig
+
+
+def make_watcher(api_url, title, db_url):
+    store = Store(db_url)
+    client = WikiClient(api_url, contact="tests@example.org", max_retries=1, backoff=0.01,
+                        sleep=lambda s: None)
+    return store, client, Watcher(client, Tracker(store), store, title, api_url)
+
+
+def test_catch_up_after_a_poll_that_died_half_way(mediawiki, tmp_path):
+    title = f"Volunteer Response Team/Volunteering {uuid.uuid4().hex[:6]}"
+    page = Page([App("Alice Example", at(0))])
+    mediawiki.edit(title, page.text(), "Page Creator")
+    db = f"sqlite:///{tmp_path}/w.sqlite3"
+    proxy = FaultyProxy(mediawiki.url)
+    try:
+        store, client, watcher = make_watcher(proxy.api_url, title, db)
+        first = watcher.poll()
+        assert first.error is None and first.events == []  # read silently
+        # 30 votes while the bot was away
+        for n in range(30):
+            page.app("Alice Example").lines.append(f"*{{{{support}}}} Vote {n}. {sig(f'Voter {n}', at(n + 1))}")
+            mediawiki.edit(title, page.text(), f"Voter {n}")
+        # the wiki fails after the change check and one batch of revisions
+        proxy.fail_after = 2
+        broken = watcher.poll()
+        assert broken.error and "500" in broken.error
+        assert broken.revisions == 20 and len(broken.events) == 20
+        store.close()
+        # a new process, the wiki back: the rest, once, in order
+        proxy.fail_after, proxy.mode = None, "ok"
+        store, client, watcher = make_watcher(proxy.api_url, title, db)
+        rest = watcher.poll()
+        assert rest.error is None and rest.revisions == 10
+        actors = [e.actor for e in store.events()]
+        assert actors == [f"Voter {n}" for n in range(30)]
+        # idle: one request, nothing new
+        before = client.stats.requests
+        assert watcher.poll().events == [] and client.stats.requests - before == 1
+        store.close()
+    finally:
+        proxy.close()
+
+
+def test_page_followed_by_id_through_a_rename(mediawiki, tmp_path):
+    tag = uuid.uuid4().hex[:6]
+    old, new = f"OTRS/Volunteering {tag}", f"Volunteer Response Team/Volunteering {tag}"
+    page = Page([App("Bob", at(0))])
+    mediawiki.edit(old, page.text(), "Page Creator")
+    store, client, watcher = make_watcher(mediawiki.api_url, old, f"sqlite:///{tmp_path}/r.sqlite3")
+    watcher.poll()
+    pageid = store.state().page_id
+    mediawiki.move(old, new, "Page Mover")
+    page.app("Bob").lines.append(f"*{{{{oppose}}}} Hmm. {sig('Opposer', at(5))}")
+    mediawiki.edit(new, page.text(), "Opposer")
+    result = watcher.poll()
+    assert [(e.kind, e.actor) for e in result.events] == [("vote", "Opposer")]
+    assert store.state().page_id == pageid and result.page.title == new
+    store.close()
