@@ -343,7 +343,8 @@ def cmd_scan(args: argparse.Namespace) -> int:
         env = dict(os.environ)
         api = _env(env, "OTRSHELP_WIKI_API")
         title = args.page or _env(env, "OTRSHELP_PAGE")
-        client = WikiClient(api, contact=_env(env, "OTRSHELP_CONTACT"))
+        # a person is waiting: fewer, shorter retries than the bot's poller
+        client = WikiClient(api, contact=_env(env, "OTRSHELP_CONTACT"), max_retries=2, backoff=0.5)
         try:
             info = client.resolve_page(title)
             revs = list(client.revisions_after(info.pageid, None))

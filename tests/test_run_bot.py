@@ -548,3 +548,29 @@ def test_nobody_can_identify_as_an_admin_with_a_password(tmp_path: Path, keep_um
     krd = limnoria_users(st.home / "conf" / "users.conf")["Krd"]
     for guess in ("", "password", "!", krd.password, krd.password.lstrip("!")):
         assert krd.checkPassword(guess) is False
+
+
+def test_scan_page_reads_the_live_wiki_through_the_redirect(mediawiki, home: Path) -> None:
+    """`scan --page` asks the Action API (a real MediaWiki here), following
+    the old title's redirect, and reads the latest revision."""
+    import uuid
+
+    tag = uuid.uuid4().hex[:6]
+    text = (ROOT / "tests" / "fixtures" / "volunteering-2020-sample.wiki").read_text(encoding="utf-8")
+    mediawiki.edit(f"OTRS/Volunteering {tag}", text, "Page Creator")
+    mediawiki.move(f"OTRS/Volunteering {tag}", f"Volunteer Response Team/Volunteering {tag}", "Page Creator")
+    p = run("scan", "--page", f"OTRS/Volunteering {tag}", "--json", home=home,
+            env={"OTRSHELP_WIKI_API": mediawiki.api_url, "OTRSHELP_CONTACT": "tests@example.org"})
+    no_traceback(p)
+    assert p.returncode == 0, p.stderr
+    apps = json.loads(p.stdout)["applications"]
+    assert [a["applicant"] for a in apps] == [a["applicant"] for a in scan_json(
+        "tests/fixtures/volunteering-2020-sample.wiki", home)]
+
+
+def test_scan_page_with_the_wiki_down_is_one_clear_line(home: Path) -> None:
+    p = run("scan", "--page", "OTRS/Volunteering", home=home,
+            env={"OTRSHELP_WIKI_API": "http://127.0.0.1:9/api.php"})
+    no_traceback(p)
+    assert p.returncode == 1
+    assert p.stderr.strip().splitlines()[-1].startswith("scan: Wiki API request")
