@@ -6,24 +6,43 @@ strict where a mistake would invent an event: text inside HTML comments,
 ``<pre>``/``<nowiki>``, struck text and ``{{tl|...}}`` mentions never counts.
 
 Deterministic and free of I/O: the tracker runs it on every revision, and a
-busy page is a megabyte of wikitext. That is why this module reads the page
-line by line with regular expressions instead of building a full
-mwparserfromhell tree (which took seconds per revision and re-parsed every
-comment several times): the page's conventions are line-oriented (headings,
-list prefixes, one signature at the end of each contribution), and the few
-inline constructs that matter (templates, links, bold, struck text) are
-recognised by small, bounded scanners below.
+busy page is a megabyte of wikitext. Three layers keep that cheap without
+giving up exactness:
+
+* The page is cut into sections with string scans (hidden text first, then
+  heading lines), and each section's result is cached under its exact text
+  and the context its parse depends on (``_SectionCache``). An edit touches
+  one section, so a new revision re-parses one section, not 300.
+* Inside a section, the page's conventions are line-oriented (headings,
+  list prefixes, one signature at the end of each contribution), and most
+  inline constructs are flat: ``{{support}}``, ``[[User:X|X]]``, bold
+  ``Support``. Small regular expressions read those exactly and fast.
+* Where a regular expression cannot be exact -- a template inside a
+  template (``{{unsigned|X|{{date}}}}``, ``{{small|{{ping|X}}}}``), a link
+  inside a template's parameters, unbalanced braces, a struck span inside a
+  struck span -- that piece of text goes to mwparserfromhell, which knows
+  which pipe and which ``</s>`` belongs to what. Tokenizing a whole page
+  with it costs over a second, so it is used only for those pieces.
 """
 from __future__ import annotations
 
 import hashlib
 import html
 import re
-from dataclasses import dataclass, field
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 from functools import lru_cache
-from typing import NamedTuple
+from types import MappingProxyType
+from typing import Any, Callable, NamedTuple
 from urllib.parse import unquote
+
+import mwparserfromhell
+from mwparserfromhell.nodes import (Argument, ExternalLink, Heading, HTMLEntity, Tag,
+                                    Template, Text, Wikilink)
+from mwparserfromhell.nodes import Comment as WikiComment
+from mwparserfromhell.wikicode import Wikicode
 
 from .names import normalize_username
 
@@ -34,6 +53,8 @@ __all__ = [
     "iso",
     "parse_page",
     "parse_timestamp",
+    "section_cache_clear",
+    "section_cache_info",
 ]
 
 STATUSES = ("open", "approved", "declined", "withdrawn", "on hold")
@@ -99,6 +120,12 @@ _MENTION_TEMPLATES = {"u", "user", "noping", "no ping", "user2", "userlinks",
 # about the support template, it is not a vote.
 _TL_TEMPLATES = {"tl", "tlx", "tls", "tlc", "tlf", "tlp", "tlg", "tnull",
                  "template link", "tl2"}
+# Templates that only format their text (``{{small|{{ping|X}} ...}}``,
+# ``{{color|green|'''Support'''}}``): they show their last positional
+# parameter, so excerpts and marks look inside them.
+_WRAPPER_TEMPLATES = {"small", "smaller", "big", "larger", "nowrap", "tq", "tqi",
+                      "talk quote", "talkquote", "xt", "!xt", "color", "colour",
+                      "font color", "fontcolor", "resize"}
 _UNSIGNED_TEMPLATES = {"unsigned", "unsigned2", "unsignedip", "unsigned ip",
                        "unsigned-ip", "unsignedip2", "nicht signiert",
                        "unsigned3", "niet ondertekend"}
@@ -394,6 +421,10 @@ def parse_page(wikitext: str) -> list[Application]:
     section) or it holds the application form's fields. A heading one level
     below an application that reads as "Questions", "Comments", ... is part
     of that application.
+
+    Only sections whose text (or context) changed since an earlier call are
+    parsed; the others come from a cache (``section_cache_info``). Every
+    call returns new ``Application`` objects, so callers may change them.
     """
     text = _visible_wikitext((wikitext or "").replace("\r\n", "\n").replace("\r", "\n"))
     heads = _headings(text)
@@ -437,20 +468,144 @@ class _Pending:
     bodies: list[str]
 
     def parse(self) -> Application | None:
-        return _parse_section(self.applicant, self.via_link, self.anchor,
-                              self.heading, "\n".join(self.bodies))
+        return _SECTIONS.parse(self.applicant, self.via_link, self.anchor,
+                               self.heading, "\n".join(self.bodies))
+
+
+# ---------------------------------------------------------------------------
+# The section cache
+# ---------------------------------------------------------------------------
+
+class CacheInfo(NamedTuple):
+    """Counters of the section cache, as ``functools.lru_cache`` reports them."""
+
+    hits: int
+    misses: int
+    maxsize: int
+    currsize: int
+
+
+_Frozen = tuple[tuple[str, Any], ...]  # (field name, immutable value) pairs of an Application
+
+
+class _SectionCache:
+    """Parsed sections by their exact text and context, least recently used
+    first out.
+
+    The key is every argument of ``_parse_section``: the applicant and
+    whether a user link named them (both read from the heading), the anchor
+    (which depends on the headings above, so a section moved below a
+    namesake gets a new entry), the heading text and the visible body after
+    hidden text was removed page-wide (so an unclosed ``<!--`` above changes
+    the key). The parse is a pure function of these, so a hit is exactly
+    what a parse would return.
+
+    Values are frozen snapshots (tuples, read-only mappings, frozen
+    ``Comment``s) and every hit builds a new ``Application``: callers (the
+    tracker, ``scan``) may change what they get without changing what the
+    next revision gets. Sections that are not applications are cached as
+    ``None``. Bounded by entries and by characters of body, because a
+    vandal's revision can hold one enormous section. Thread-safe: the
+    plugin's commands and the poller parse from different threads; a parse
+    runs outside the lock, so two threads may parse the same new section
+    once each, and both get the same result.
+    """
+
+    def __init__(self, maxsize: int = 2000, maxchars: int = 32_000_000) -> None:
+        self.maxsize, self.maxchars = maxsize, maxchars
+        self._data: OrderedDict[tuple, _Frozen | None] = OrderedDict()
+        self._chars = 0
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def parse(self, applicant: str, via_link: bool, anchor: str, heading: str,
+              body: str) -> Application | None:
+        key = (applicant, via_link, anchor, heading, body)
+        with self._lock:
+            frozen = self._data.get(key, _MISSING)
+            if frozen is not _MISSING:
+                self._data.move_to_end(key)
+                self.hits += 1
+        if frozen is not _MISSING:
+            return None if frozen is None else _thaw(frozen)
+        app = _parse_section(applicant, via_link, anchor, heading, body)
+        frozen = None if app is None else _freeze(app)
+        with self._lock:
+            self.misses += 1
+            if key not in self._data:
+                self._data[key] = frozen
+                self._chars += len(body)
+            while self._data and (len(self._data) > self.maxsize or self._chars > self.maxchars):
+                old, _ = self._data.popitem(last=False)
+                self._chars -= len(old[4])
+        return None if frozen is None else _thaw(frozen)
+
+    def info(self) -> CacheInfo:
+        with self._lock:
+            return CacheInfo(self.hits, self.misses, self.maxsize, len(self._data))
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+            self._chars = 0
+            self.hits = self.misses = 0
+
+
+_MISSING: Any = object()
+_SECTIONS = _SectionCache()
+
+
+def _freeze(app: Application) -> _Frozen:
+    """An Application as immutable values: lists become tuples, dicts
+    read-only mappings (``Comment`` and ``datetime`` are immutable already)."""
+    out = []
+    for f in fields(Application):
+        value = getattr(app, f.name)
+        if isinstance(value, list):
+            value = tuple(value)
+        elif isinstance(value, dict):
+            value = MappingProxyType(dict(value))
+        out.append((f.name, value))
+    return tuple(out)
+
+
+def _thaw(frozen: _Frozen) -> Application:
+    """A new Application with its own lists and dicts."""
+    kwargs = {}
+    for name, value in frozen:
+        if isinstance(value, tuple):
+            value = list(value)
+        elif isinstance(value, MappingProxyType):
+            value = dict(value)
+        kwargs[name] = value
+    return Application(**kwargs)
+
+
+def section_cache_info() -> CacheInfo:
+    """Hits, misses, bound and size of the per-section cache of ``parse_page``:
+    a revision that changes one section costs one miss."""
+    return _SECTIONS.info()
+
+
+def section_cache_clear() -> None:
+    """Empty the per-section cache and reset its counters."""
+    _SECTIONS.clear()
 
 
 def _visible_wikitext(text: str) -> str:
     """The page without HTML comments and non-wikitext tags (``<pre>``,
-    ``<nowiki>``), whose contents never count as headings, votes or
-    signatures.
+    ``<source>``, ...), whose contents never count as headings, votes or
+    signatures; ``<nowiki>`` text stays as inert text (see ``_inert``).
 
     A single left-to-right scan, so ``<!-- <pre> -->`` and
     ``<pre><!-- --></pre>`` both read as MediaWiki reads them. An unclosed
     comment hides the rest of the page (as on the wiki); an unclosed tag is
     literal text. Each tag name's closing tag is searched for at most once
     after it was found missing, so a page full of unclosed tags stays linear.
+    This runs on the whole page before it is cut into sections, because a
+    comment or ``<pre>`` may hide a heading; it is a plain scan rather than
+    mwparserfromhell because MediaWiki, too, strips these before it parses
+    anything else, and because tokenizing the page would cost a second.
     """
     if "<" not in text:
         return text
@@ -476,9 +631,29 @@ def _visible_wikitext(text: str) -> str:
             out.append(m.group(0))
             pos = m.end()
             continue
+        if name == "nowiki" and not _LINE_OPENING.fullmatch(
+                text, text.rfind("\n", 0, m.start()) + 1, m.start()):
+            out.append(_inert(text[m.end():close.start()]))
         pos = close.end()
     out.append(text[pos:])
     return "".join(out)
+
+
+_INERT = str.maketrans({**{ch: f"&#{ord(ch)};" for ch in "{}[]<>'~=|*#:;()-"}, "\n": " "})
+_LINE_OPENING = re.compile(r"[\s*#:;]*")
+
+
+def _inert(text: str) -> str:
+    """``<nowiki>`` text inside a sentence as readers see it, with every
+    character that could be read as markup written as an HTML entity:
+    ``Please use <nowiki>{{support}}</nowiki> here`` keeps its words in the
+    excerpt, but no template, link, bold vote, list prefix, line break or
+    "(UTC)" of a signature is left for the parser to find in it. Entities
+    are decoded with the rest of the text when it is rendered, as MediaWiki
+    decodes them in nowiki. Nowiki text that opens a line is a quoted
+    example (``<nowiki>*{{oppose}} ~~~~</nowiki>``) and is dropped, so it
+    never becomes a contribution of its own."""
+    return text.translate(_INERT)
 
 
 def _heading_title(m: re.Match[str]) -> tuple[int, str]:
@@ -530,10 +705,9 @@ def _heading_user(title: str) -> str | None:
             if name:
                 return name
     if "{{" in title:
-        for m in _TEMPLATE_SIMPLE.finditer(title):
-            name, params = _template_parts(m.group(1))
-            if name in _USER_TEMPLATE_NAMES and params:
-                user = _username(params[0])
+        for call in _calls(title):
+            if call.name in _USER_TEMPLATE_NAMES and call.args:
+                user = _param_user(call.args[0])
                 if user:
                     return user
     return None
@@ -642,39 +816,51 @@ def _may_be_unsigned(text: str) -> bool:
     return "nsigned" in text or "NSIGNED" in text or "signiert" in text or "ondertekend" in text
 
 
-_UNSIGNED_TPL = re.compile(
-    r"\{\{\s*(?:template\s*:\s*)?(?:subst\s*:\s*)?(unsigned[ _-]?(?:ip)?[ _]?\d?|"
-    r"nicht[ _]signiert|niet[ _]ondertekend)\s*(\|[^{}]*)?\}\}", re.IGNORECASE)
-
-
 def _unsigned_template(text: str) -> tuple[_Sig, int] | None:
     """The last ``{{unsigned}}`` in *text* as a signature, and where it ends.
 
     The user is the first parameter that is not a date (``{{unsigned2}}``
-    puts the date first); a date without "(UTC)" is accepted here because
-    people fill it in by hand.
+    puts the date first), given as a name, a user link or ``{{u|X}}``; a
+    date without "(UTC)" is accepted here because people fill it in by
+    hand, and one the wiki fills in (``{{unsigned|X|{{date}}}}``) is no
+    date we can read. Nested parameters are split by mwparserfromhell
+    (see ``_call``).
     """
     found = None
-    for m in _UNSIGNED_TPL.finditer(text):
-        if " ".join(m.group(1).replace("_", " ").split()).lower() in _UNSIGNED_TEMPLATES:
-            found = m
+    for start, end in _template_spans(text):
+        call = _call(text[start + 2:end - 2])
+        if call.name in _UNSIGNED_TEMPLATES:
+            found = (start, end, call)
     if found is None:
         return None
-    user = ""
+    start, end, call = found
+    values = list(call.args)
+    for key, value in call.named:
+        if key.lower() in ("user", "date") or _LOOSE_TIMESTAMP.search(value):
+            values.append(value)
+    user = None
     when = None
-    for param in (found.group(2) or "").split("|")[1:]:
-        key, eq, value = param.partition("=")
-        if eq and key.strip() in ("1", "2", "user", "date"):
-            param = value
-        elif eq and not _LOOSE_TIMESTAMP.search(param):
-            continue
-        stamp = _LOOSE_TIMESTAMP.search(param)
-        if stamp and when is None:
-            when = _timestamp_from_match(stamp)
-        elif not user and param.strip():
-            user = param.strip()
-    signer = _username(user) or None
-    return _Sig(signer, when, found.start()), found.end()
+    for value in values:
+        stamp = _LOOSE_TIMESTAMP.search(value)
+        if stamp:
+            if when is None:
+                when = _timestamp_from_match(stamp)
+        elif user is None:
+            user = _param_user(value) or None
+    return _Sig(user, when, start), end
+
+
+def _param_user(value: str) -> str:
+    """The user a template parameter names: as text (``X``), as a user link
+    (``[[User:X|Y]]``: X) or through markup (``{{u|X}}``); "" for none."""
+    if "[[" in value:
+        for m in _LINK.finditer(value):
+            user = _user_from_link_target(m.group(1))
+            if user:
+                return user
+    if "{{" in value or "[[" in value or "<" in value or "'" in value:
+        value = _render(value)
+    return _username(value.strip())
 
 
 def _signature_links(text: str, stamp_start: int) -> tuple[str | None, int, str]:
@@ -739,26 +925,126 @@ _ANY_TAG = re.compile(r"</?([a-zA-Z][a-zA-Z0-9]*)\b[^<>]*?/?>")
 _BREAK_TAGS = {"br", "p", "div", "li", "dd", "dt", "hr", "tr", "td", "th"}
 _TL_OPEN, _TL_CLOSE = "\ue000", "\ue001"  # protect {{tl|x}} output from re-rendering
 
+# Tests set this to send every piece of text through mwparserfromhell, to
+# check that the regular-expression fast paths give the same results.
+_ALWAYS_TREE = False
 
-def _template_parts(inner: str) -> tuple[str, list[str]]:
-    """Normalised template name and its positional parameters."""
-    name, _, rest = inner.partition("|")
-    name = " ".join(name.replace("_", " ").split()).lower()
+
+@lru_cache(maxsize=512)
+def _tree(text: str) -> Wikicode:
+    """mwparserfromhell's tree of a piece of a contribution, cached because
+    one contribution's pieces are looked at several times. Never modified:
+    whoever needs to change a tree parses their own copy."""
+    return mwparserfromhell.parse(text)
+
+
+class _Call(NamedTuple):
+    """A template call: normalised name, positional parameters and the rest.
+
+    ``1=``, ``2=`` count as the positions they name, as in MediaWiki
+    (``{{reply to|1=X}}`` pings X); a later value for a position wins.
+    Values are wikitext, stripped.
+    """
+
+    name: str
+    args: tuple[str, ...]
+    named: tuple[tuple[str, str], ...]
+
+
+def _template_name(raw: str) -> str:
+    name = " ".join(raw.replace("_", " ").split()).lower()
     for prefix in ("template:", "subst:", "safesubst:", "msg:"):
         if name.startswith(prefix):
             name = name[len(prefix):].strip()
-    params = [p.strip() for p in rest.split("|") if "=" not in p] if rest else []
-    return name, params
+    return name
 
 
-def _render_template(m: re.Match[str]) -> str:
-    name, params = _template_parts(m.group(1))
+def _make_call(name: str, params: list[tuple[str | None, str]]) -> _Call:
+    numbered: dict[int, str] = {}
+    named: list[tuple[str, str]] = []
+    position = 0
+    for key, value in params:
+        if key is None:
+            position += 1
+            numbered[position] = value.strip()
+        elif key.isdigit():
+            numbered[int(key)] = value.strip()
+        else:
+            named.append((key, value.strip()))
+    return _Call(_template_name(name), tuple(numbered[k] for k in sorted(numbered)), tuple(named))
+
+
+@lru_cache(maxsize=4096)
+def _call(inner: str) -> _Call:
+    """The template call ``{{inner}}``.
+
+    Without a nested template or link in *inner*, splitting at ``|`` and
+    the first ``=`` is exactly how MediaWiki reads it, and costs
+    microseconds. With one (``{{ping|{{u|A}}|[[User:B|B]]}}``), the pipes
+    inside the nested parts are not separators: mwparserfromhell splits it.
+    """
+    if _ALWAYS_TREE or "{{" in inner or "[[" in inner:
+        code = _tree("{{" + inner + "}}")
+        if len(code.nodes) == 1 and isinstance(code.nodes[0], Template):
+            return _call_of(code.nodes[0])
+    name, _, rest = inner.partition("|")
+    params: list[tuple[str | None, str]] = []
+    if rest:
+        for part in rest.split("|"):
+            key, eq, value = part.partition("=")
+            params.append((key.strip(), value) if eq else (None, part))
+    return _make_call(name, params)
+
+
+def _call_of(node: Template) -> _Call:
+    return _make_call(str(node.name), [
+        (str(p.name).strip() if p.showkey else None, str(p.value)) for p in node.params])
+
+
+def _render_template_node(node: Template, tl_open: str = "{{", tl_close: str = "}}") -> str:
+    """``_render_call`` for a template in a tree, rendering its parameters
+    from the tree rather than parsing their text again."""
+    call = _call_of(node)
+    trees = {str(p.value).strip(): p.value for p in node.params}
+    return _render_call(call, lambda a: _render_nodes(trees[a]) if a in trees else _render_arg(a),
+                        tl_open, tl_close)
+
+
+def _template_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of every balanced ``{{...}}`` in *text*, nested ones
+    included, in page order. Braces that never close are text, as in
+    MediaWiki (``{{support without its braces``)."""
+    stack: list[int] = []
+    spans: list[tuple[int, int]] = []
+    for m in _BRACES.finditer(text):
+        if m.group() == "{{":
+            stack.append(m.start())
+        elif stack:
+            spans.append((stack.pop(), m.end()))
+    spans.sort()
+    return spans
+
+
+def _calls(text: str) -> list[_Call]:
+    """Every template call in *text*, nested ones included, in page order."""
+    if "{{" not in text:
+        return []
+    return [_call(text[start + 2:end - 2]) for start, end in _template_spans(text)]
+
+
+def _render_call(call: _Call, arg: Callable[[str], str], tl_open: str = "{{",
+                 tl_close: str = "}}") -> str:
+    """What a template shows in an excerpt; *arg* renders a parameter."""
+    name, args = call.name, call.args
     if name in _PING_TEMPLATES:
-        return "@" + ", @".join(p for p in params if p) if params else ""
+        shown = [arg(a) for a in args if a]
+        return "@" + ", @".join(shown) if shown else ""
     if name in _MENTION_TEMPLATES:
-        return ", ".join(p for p in params if p)
-    if name in _TL_TEMPLATES and params:
-        return _TL_OPEN + params[0] + _TL_CLOSE
+        return ", ".join(arg(a) for a in args if a)
+    if name in _TL_TEMPLATES and args:
+        return tl_open + args[0] + tl_close
+    if name in _WRAPPER_TEMPLATES and args:
+        return arg(args[-1])
     if name == "@":
         return "@"
     if name == "!":
@@ -766,8 +1052,11 @@ def _render_template(m: re.Match[str]) -> str:
     return ""  # vote marks, icons, unsigned, anything else: no readable text
 
 
-def _render_link(m: re.Match[str]) -> str:
-    target, display = m.group(1), m.group(2)
+def _render_template(m: re.Match[str]) -> str:
+    return _render_call(_call(m.group(1)), str, _TL_OPEN, _TL_CLOSE)
+
+
+def _link_text(target: str, display: str | None) -> str:
     if _FILE_LINK.match(target):
         return ""
     if display is None:
@@ -778,18 +1067,40 @@ def _render_link(m: re.Match[str]) -> str:
     return display
 
 
+def _render_link(m: re.Match[str]) -> str:
+    return _link_text(m.group(1), m.group(2))
+
+
+def _needs_tree(s: str) -> bool:
+    """Whether the templates in *s* are beyond the flat-template regex: one
+    inside another, a link in one, braces left unbalanced or around text
+    that cannot be a template's name."""
+    if _ALWAYS_TREE:
+        return True
+    for inner in _TEMPLATE_SIMPLE.findall(s):
+        if "[" in inner or "<" in inner.partition("|")[0]:
+            return True  # a link in it, or a name no template can have: {{a [http://x]}} is text
+    return "{{" in _TEMPLATE_SIMPLE.sub("", s)
+
+
 def _render(text: str) -> str:
     """Wikitext as readers see it, minus what does not matter in an excerpt:
-    templates (pings become ``@Name``), links as their text, tags, bold and
-    italics, entities. Bounded: nesting deeper than a few levels is dropped."""
+    templates (pings become ``@Name``, formatting templates their text),
+    links as their text, tags, bold and italics, entities.
+
+    Flat templates are replaced by one regular-expression pass; a template
+    with templates or links inside is read by mwparserfromhell (only that
+    template: tokenizing is the expensive part, and prose around it is
+    flat). ``_render_tree`` renders a whole text from the tree; tests check
+    that it agrees with this."""
     s = text
     if "{{" in s:
-        for _ in range(6):
-            new = _TEMPLATE_SIMPLE.sub(_render_template, s)
-            if new == s or "{{" not in new:
-                s = new
-                break
-            s = new
+        if _ALWAYS_TREE:
+            return _render_tree(s)
+        if _needs_tree(s):
+            s = _render_nested_templates(s)
+        else:
+            s = _TEMPLATE_SIMPLE.sub(_render_template, s)
         if _TL_OPEN in s:
             s = s.replace(_TL_OPEN, "{{").replace(_TL_CLOSE, "}}")
     if "[[" in s:
@@ -802,12 +1113,101 @@ def _render(text: str) -> str:
     if "[" in s:
         s = _EXTLINK.sub(lambda m: m.group(1) or "", s)
     if "<" in s:
-        s = _ANY_TAG.sub(lambda m: " " if m.group(1).lower() in _BREAK_TAGS else "", s)
+        s = _ANY_TAG.sub(_tag_gap, s)
+    if "''''" in s:
+        # ''a''{{x}}''b'' is ''a''''b'' once the template went: which quotes
+        # pair up is a parse, and the tree's answer is MediaWiki's
+        return _render_tree(text)
+    return _finish(s)
+
+
+def _tag_gap(m: re.Match[str]) -> str:
+    return " " if m.group(1).lower() in _BREAK_TAGS else ""
+
+
+def _finish(s: str) -> str:
     if "''" in s:
         s = s.replace("'''", "").replace("''", "")
     if "&" in s:
         s = html.unescape(s)
     return s
+
+
+def _render_nested_templates(s: str) -> str:
+    """*s* with each outermost balanced template replaced by what it shows,
+    read from mwparserfromhell's tree of that template alone."""
+    out: list[str] = []
+    pos = 0
+    for start, end in _template_spans(s):
+        if start < pos:
+            continue  # inside the template just rendered
+        out.append(s[pos:start])
+        code = _tree(s[start:end])
+        if len(code.nodes) == 1 and isinstance(code.nodes[0], Template):
+            out.append(_render_template_node(code.nodes[0], _TL_OPEN, _TL_CLOSE))
+        else:  # braces that are no template ({{a [[b]]}}): text, with the templates inside shown
+            out.append(_render_nodes(code))
+        pos = end
+    out.append(s[pos:])
+    return "".join(out)
+
+
+def _render_tree(text: str) -> str:
+    """``_render`` by walking mwparserfromhell's tree: like its
+    ``strip_code``, but pings and formatting templates keep their text and
+    ``{{tl|x}}`` shows ``{{x}}``, as the flat path does."""
+    return _finish(_render_nodes(_tree(text)))
+
+
+def _render_arg(value: str) -> str:
+    return _render_nodes(_tree(value)) if value else ""
+
+
+def _render_nodes(code: Wikicode) -> str:
+    out: list[str] = []
+    for node in code.nodes:
+        if isinstance(node, Text):
+            value = node.value  # a tag left unclosed is text to the tree, markup to readers
+            out.append(_ANY_TAG.sub(_tag_gap, value) if "<" in value else value)
+        elif isinstance(node, Template):
+            out.append(_render_template_node(node))
+        elif isinstance(node, Wikilink):
+            display = None if node.text is None else str(node.text)
+            if display is not None and display.strip() and not _FILE_LINK.match(str(node.title)):
+                out.append(_render_nodes(node.text))
+            else:
+                out.append(_link_text(str(node.title), display))
+        elif isinstance(node, ExternalLink):
+            if not node.brackets:
+                out.append(str(node.url))
+            elif node.title is not None:
+                out.append(_render_nodes(node.title))
+        elif isinstance(node, Tag):
+            out.append(_render_tag(node))
+        elif isinstance(node, HTMLEntity):
+            out.append(str(node))  # decoded once, with the rest, by _finish
+        elif isinstance(node, Heading):
+            out.append(_render_nodes(node.title))
+        elif isinstance(node, Argument):
+            continue
+        elif not isinstance(node, WikiComment):
+            out.append(str(node))
+    return "".join(out)
+
+
+def _render_tag(node: Tag) -> str:
+    name = str(node.tag).strip().lower()
+    inner = _render_nodes(node.contents) if node.contents is not None else ""
+    if node.wiki_markup:
+        if name in ("b", "i"):
+            return inner  # ''' and '' around text
+        if node.self_closing:
+            return node.wiki_markup  # list prefixes and rules, as the flat path keeps them
+        return node.wiki_markup + inner + (node.closing_wiki_markup or "")
+    gap = " " if name in _BREAK_TAGS else ""
+    if node.self_closing:
+        return gap
+    return gap + inner + gap
 
 
 _LINE_LIST_PREFIX = re.compile(r"(?m)^[ \t]*[*#:;]+")
@@ -853,10 +1253,24 @@ def _without_struck(content: str) -> tuple[str, str | None]:
     contribution *starts* with it (a struck vote).
 
     An unclosed ``<s>`` strikes to the end of its line, as the browser
-    shows it inside a list item.
+    shows it inside a list item. A strike inside a strike
+    (``<s>{{oppose}} <s>too new</s> few edits</s> {{support}}``) ends at
+    its own ``</s>``, not the inner one: such text is read from
+    mwparserfromhell's tree.
     """
     if "<" not in content:
         return content, None
+    if not _ALWAYS_TREE:
+        flat = _without_struck_flat(content, exact_only=True)
+        if flat is not None:
+            return flat
+    return _without_struck_tree(content)
+
+
+def _without_struck_flat(content: str, exact_only: bool) -> tuple[str, str | None] | None:
+    """``_without_struck`` by scanning for tags; None when *exact_only* and
+    a struck part holds another opening of its tag, which the scan would
+    close too early."""
     pieces: list[str] = []
     lead: str | None = None
     pos = 0
@@ -867,6 +1281,8 @@ def _without_struck(content: str) -> tuple[str, str | None]:
         name = m.group(1).lower()
         close = None if name in unclosed else _CLOSE_TAG[name].search(content, m.end())
         if close is not None:
+            if exact_only and _SAME_OPEN[name].search(content, m.end(), close.start()):
+                return None
             inner, end = content[m.end():close.start()], close.end()
         else:
             unclosed.add(name)
@@ -884,7 +1300,31 @@ def _without_struck(content: str) -> tuple[str, str | None]:
     return "".join(pieces), (lead or None)
 
 
+def _without_struck_tree(content: str) -> tuple[str, str | None]:
+    """``_without_struck`` on mwparserfromhell's tree: every ``<s>``,
+    ``<del>``, ``<strike>`` element goes, nested or inside a template's
+    parameters; what the tree leaves as text (an unclosed ``<s>``) is then
+    struck to the end of its line by the scan."""
+    code = mwparserfromhell.parse(content)  # our own copy: nodes are removed below
+    struck = [t for t in code.filter_tags(recursive=True)
+              if not t.self_closing and str(t.tag).strip().lower() in _STRIKE_TAGS]
+    lead: str | None = None
+    if struck:
+        at = content.find(str(struck[0]))
+        blank = at >= 0 and _BLANK_LEAD.fullmatch(content, 0, at) is not None
+        lead = str(struck[0].contents) if blank else ""
+        for tag in struck:
+            try:
+                code.remove(tag)
+            except ValueError:
+                pass  # inside a struck part removed already
+    rest, flat_lead = _without_struck_flat(str(code), exact_only=False) or ("", None)
+    return rest, (lead if lead is not None else flat_lead) or None
+
+
 _STRIKE_OPEN = re.compile(r"<(s|del|strike)(?:\s[^<>]*)?>", re.IGNORECASE)
+_SAME_OPEN = {name: re.compile(r"<" + name + r"(?:\s[^<>]*)?>", re.IGNORECASE)
+              for name in _STRIKE_TAGS}
 _BLANK_LEAD = re.compile(r"[\s*#:;]*(?:<(?:li|dd|dt)\b[^<>]*>\s*)*")
 
 
@@ -923,13 +1363,19 @@ def _mark_at(s: str, _nested: int = 0) -> tuple[tuple[str | None, str | None], i
             end = _template_end(s, pos)
             if end < 0:
                 return _NO_MARK, 0
-            name, params = _template_parts(s[pos + 2:end - 2])
+            call = _call(s[pos + 2:end - 2])
+            name, params = call.name, call.args
             if name in _TEMPLATE_KIND:
                 return _TEMPLATE_KIND[name], end
             if name in ("vote", "v") and params:
                 return _found(_TEMPLATE_KIND.get(params[0].lower(), _NO_MARK), end)
             if name in _PING_TEMPLATES or name in _MENTION_TEMPLATES or name in _TL_TEMPLATES:
                 return _NO_MARK, 0
+            if name in _WRAPPER_TEMPLATES and params and _nested <= 2:
+                # {{color|green|{{support}}}}: the mark it shows; its text first: no mark
+                found, _ = _mark_at(params[-1], _nested + 1)
+                if found != _NO_MARK or _render(params[-1]).strip():
+                    return _found(found, end)
             pos = end  # an icon or other decoration before the mark
             continue
         if s.startswith("'''", pos):
@@ -1029,11 +1475,6 @@ def _prose_status(plain: str, depth: int) -> str | None:
     return None
 
 
-_PING_TPL = re.compile(
-    r"\{\{\s*(?:template\s*:\s*)?(?:" + "|".join(
-        re.escape(n).replace(r"\ ", r"[ _]+")
-        for n in sorted(_PING_TEMPLATES | _MENTION_TEMPLATES, key=len, reverse=True))
-    + r")\s*\|([^{}]*)\}\}", re.IGNORECASE)
 _URL = re.compile(r"(?:https?:)?//\S+")
 _AT_START = re.compile(r"\W*@\s*")
 _ASKING = re.compile(r"\b(please (?:explain|answer|tell|describe|clarify|elaborate|confirm)|"
@@ -1043,10 +1484,9 @@ _ASKING = re.compile(r"\b(please (?:explain|answer|tell|describe|clarify|elabora
 def _asks_applicant(applicant: str, content: str, plain: str) -> bool:
     """A ping to the applicant that asks something: a question."""
     pinged = False
-    if "{{" in content:
-        for m in _PING_TPL.finditer(content):
-            names = {_username(p) for p in m.group(1).split("|") if "=" not in p}
-            if applicant in names:
+    for call in _calls(content):  # nested too: {{small|{{ping|X}}}}
+        if call.name in _PING_TEMPLATES or call.name in _MENTION_TEMPLATES:
+            if any(_param_user(a) == applicant for a in call.args):
                 pinged = True
                 break
     if not pinged:  # "@Name: ..." typed by hand

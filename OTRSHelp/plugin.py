@@ -66,6 +66,7 @@ class OTRSHelp(callbacks.Plugin):
         self._answered: dict[tuple[str, str, str], float] = {}
         self._last_speaker: dict[tuple[str, str], tuple[float, str]] = {}
         self._answer_seq = 0
+        self._poll_again = False
         self.store = Store(self._db_url())
         self.kb_base = KnowledgeBase.load()
         self.kb = self._knowledge_base()
@@ -308,6 +309,18 @@ class OTRSHelp(callbacks.Plugin):
             return
         self._answered[key] = time.time()
         irc.queueMsg(ircmsgs.privmsg(channel, f"{nick}: {irc_safe(match.answer)}"))
+
+    def invalidCommand(self, irc, msg, tokens):
+        """Someone wrote to the bot, but not a command: a question in a
+        private message gets the nearest answer, in a channel only a
+        confident one."""
+        text = " ".join(str(t) for t in tokens)
+        match = self.kb.match_chat(text) if msg.channel else self.kb.lookup(text)
+        if match is not None:
+            irc.reply(irc_safe(match.answer), prefixNick=True)
+        elif not msg.channel:
+            irc.reply(_("I answer questions about joining the VRT. Try: faq, apply, queues, "
+                        "or ask in plain words, e.g. \"how do I apply?\""))
 
     # ------------------------------------------------------------------
     # access

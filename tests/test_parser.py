@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import random
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
 
 import pytest
 
+from OTRSHelp import parser
 from OTRSHelp.parser import STATUSES, Application, Comment, iso, parse_page, parse_timestamp
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -121,7 +123,8 @@ def test_sample_application_as_scan_json_shows_it(expected):
     ("Masumrezarock100", [("comment", 1, "NatAlsace"), ("support", 1, "GreenMeansGo"),
                           ("question", 1, "AntiCompositeNumber"), ("reply", 2, "Masumrezarock100"),
                           ("reply", 3, "AntiCompositeNumber"), ("status", 1, "ExampleAdmin")]),
-    ("MB-one", [("support", 1, "ExampleSupporter"), ("question", 1, "2001:DB8::7"),
+    # IPv6 signers as MediaWiki writes them (OTRSHelp.names): 2001:db8::7 is 2001:DB8:0:0:0:0:0:7
+    ("MB-one", [("support", 1, "ExampleSupporter"), ("question", 1, "2001:DB8:0:0:0:0:0:7"),
                 ("reply", 2, "MB-one"), ("status", 1, "ExampleAdmin")]),
     ("LakesideMiners", [("support", 1, "Vermont"), ("support", 1, "Operator873"),
                         ("oppose", 1, "ExampleOpposer"), ("reply", 2, "Vermont"),
@@ -504,7 +507,7 @@ def test_interwiki_and_localized_user_links_sign():
 def test_ip_signers_and_unsigned_templates_vote():
     a = app(VARIANTS, "Fir")
     assert (a.support, a.oppose, a.neutral) == (
-        ["203.0.113.7", "Larkspur"], ["2001:DB8:85A3::8A2E:370:7334"], ["198.51.100.23"])
+        ["203.0.113.7", "Larkspur"], ["2001:DB8:85A3:0:0:8A2E:370:7334"], ["198.51.100.23"])
 
 
 def test_unsigned_template_dates_and_missing_dates():
@@ -811,3 +814,251 @@ def test_comment_is_a_frozen_value():
 
 def test_comment_type():
     assert all(isinstance(c, Comment) for a in page(TODAY) for c in a.comments)
+
+
+# ---------------------------------------------------------------------------
+# Markup inside markup: where the parser asks mwparserfromhell
+# ---------------------------------------------------------------------------
+
+NESTED = "nested-markup.wiki"
+
+
+def test_nested_applicants_in_page_order():
+    # the heading inside the HTML comment and the one inside <pre> are not sections
+    assert [a.applicant for a in page(NESTED)] == ["Juniper", "Kingfisher", "Lark", "Marten"]
+
+
+def test_unsigned_with_a_nested_date_template_names_its_user():
+    # {{unsigned|Larkspur|{{date}}}}, {{unsigned2|{{date}}|Fenwick}}: the date is the wiki's, not readable
+    a = app(NESTED, "Juniper")
+    assert [(c.kind, c.signer, c.time) for c in a.comments[:2]] == [
+        ("support", "Larkspur", None), ("oppose", "Fenwick", None)]
+
+
+def test_unsigned_with_a_user_link_and_numbered_parameters():
+    a = app(NESTED, "Juniper")
+    assert [(c.kind, c.signer, c.time) for c in a.comments[2:]] == [
+        ("neutral", "Tallgrass", utc(2023, 6, 1, 10, 45)), ("comment", "Oakmoss", utc(2023, 6, 1, 11, 0))]
+
+
+def test_votes_signed_with_nested_unsigned_templates_count():
+    a = app(NESTED, "Juniper")
+    assert (a.support, a.oppose, a.neutral) == (["Larkspur"], ["Fenwick"], ["Tallgrass"])
+
+
+def test_reply_to_with_a_numbered_parameter_is_a_question():
+    q = app(NESTED, "Kingfisher").comments[0]
+    assert (q.kind, q.signer, q.excerpt) == (
+        "question", "Ferrous", "@Kingfisher Have you sent the e-mail with your age?")
+
+
+def test_ping_with_a_named_parameter_shows_only_the_user():
+    reply = app(NESTED, "Kingfisher").comments[1]
+    assert (reply.kind, reply.depth, reply.excerpt) == ("reply", 2, "@Ferrous Yes, on Tuesday.")
+
+
+def test_ping_of_several_users_including_the_applicant_is_a_question():
+    q = app(NESTED, "Kingfisher").comments[2]
+    assert (q.kind, q.excerpt) == ("question", "@Pell Mell, @Kingfisher Which queues besides info-nl?")
+
+
+def test_ping_nested_in_a_formatting_template_is_a_question_and_shows():
+    # {{small|{{ping|{{u|Kingfisher}}}} Could you ...?}}
+    q = app(NESTED, "Kingfisher").comments[3]
+    assert (q.kind, q.signer, q.excerpt) == (
+        "question", "Pell Mell", "@Kingfisher Could you also help with permissions-nl?")
+
+
+def test_questions_after_the_applicants_answer_stay_open():
+    assert [q.signer for q in app(NESTED, "Kingfisher").open_questions()] == ["Ferrous", "Pell Mell"]
+
+
+def test_vote_inside_a_formatting_template_and_nested_markup_in_the_excerpt():
+    # {{color|green|{{support}}}} See [[w:nl:...|the Dutch help desk]] and {{tq|''patient'' answers to {{u|Oakmoss}}}}.
+    c = app(NESTED, "Kingfisher").comments[4]
+    assert (c.kind, c.signer, c.excerpt) == (
+        "support", "Kestrel Iyer", "See the Dutch help desk and patient answers to Oakmoss.")
+
+
+def test_strike_inside_a_strike_ends_at_its_own_closing_tag():
+    # <s>{{oppose}} <s>Account too new,</s> not enough edits.</s> {{support}} ...
+    c = app(NESTED, "Lark").comments[0]
+    assert (c.kind, c.struck_vote, c.excerpt) == ("support", False, "The edit count was wrong.")
+
+
+def test_strike_inside_a_struck_templates_parameter():
+    # <s>{{oppose|reason=<s>vandalism</s> poor answers}} Answers too short.</s> {{support}} ...
+    c = app(NESTED, "Lark").comments[1]
+    assert (c.kind, c.struck_vote, c.excerpt) == ("support", False, "They were expanded.")
+
+
+def test_struck_vote_with_nested_templates_is_a_struck_vote():
+    # <del>{{support|{{u|Lark}} is fine}} {{ping|Ferrous}} agreed.</del> Taking this back for now.
+    c = app(NESTED, "Lark").comments[2]
+    assert (c.kind, c.signer, c.struck_vote, c.excerpt) == (
+        "support", "Tallgrass", True, "Taking this back for now.")
+
+
+def test_nested_strikes_count_the_votes_left_standing():
+    a = app(NESTED, "Lark")
+    assert (a.support, a.oppose) == (["Pell Mell", "Fenwick"], [])
+
+
+def test_html_comment_across_lines_hides_votes_and_headings_inside_one_contribution():
+    a = app(NESTED, "Marten")
+    assert ([(c.kind, c.signer, c.excerpt) for c in a.comments][0], a.oppose) == (
+        ("support", "Kestrel Iyer", "Yes really."), [])
+
+
+def test_nowiki_in_a_sentence_shows_its_text_and_counts_for_nothing():
+    c = app(NESTED, "Marten").comments[1]
+    assert (c.kind, c.signer, c.time, c.excerpt) == (
+        "comment", "Ferrous", utc(2023, 6, 4, 11, 30),
+        "Please vote with {{support}}, not '''Support''', and sign with ~~~~, which shows as "
+        "[[User:Example|Example]] 10:00, 1 May 2023 (UTC).")
+
+
+def test_pre_block_is_neither_a_section_nor_a_vote():
+    a = app(NESTED, "Marten")
+    assert (len(a.comments), a.support) == (2, ["Kestrel Iyer"])
+
+
+@pytest.mark.parametrize("body, expected", [
+    ("*{{support}} Fine. {{unsigned|Pell Mell|{{date}}}}", ("support", "Pell Mell", None)),
+    ("*{{support}} Fine. {{unsigned|user={{u|Pell Mell}}|date=10:05, 1 May 2023 (UTC)}}",
+     ("support", "Pell Mell", utc(2023, 5, 1, 10, 5))),
+    ("*{{ping|[[User:Quail|the applicant]]}} Did you send it? " + "[[User:Ferrous|Ferrous]] 10:06, 1 May 2023 (UTC)",
+     ("question", "Ferrous", utc(2023, 5, 1, 10, 6))),
+    ("*{{vote|support|{{u|Ferrous}}}} [[User:Ferrous|Ferrous]] 10:07, 1 May 2023 (UTC)",
+     ("support", "Ferrous", utc(2023, 5, 1, 10, 7))),
+])
+def test_nested_templates_in_one_line(body, expected):
+    text = f"== Quail ==\nHello. [[User:Quail|Quail]] 10:00, 1 May 2023 (UTC)\n{body}\n"
+    c = parse_page(text)[0].comments[0]
+    assert (c.kind, c.signer, c.time) == expected
+
+
+@pytest.mark.parametrize("name", [SAMPLE, Y2009, Y2020, TODAY, VARIANTS, NESTED, "malformed.wiki"])
+def test_regular_expression_fast_paths_read_as_mwparserfromhell_does(name, monkeypatch):
+    # every template call, rendering and strike read through the tree instead
+    text = (FIXTURES / name).read_text(encoding="utf-8", errors="surrogateescape")
+    parser.section_cache_clear()
+    fast = parse_page(text)
+    monkeypatch.setattr(parser, "_ALWAYS_TREE", True)
+    for cached in (parser._call, parser._tree):
+        cached.cache_clear()
+    parser.section_cache_clear()
+    try:
+        assert parse_page(text) == fast
+    finally:
+        parser._call.cache_clear()
+        parser.section_cache_clear()
+
+
+# ---------------------------------------------------------------------------
+# The per-section cache
+# ---------------------------------------------------------------------------
+
+def add_vote(text: str, applicant: str, line: str) -> str:
+    """*text* with *line* added at the end of *applicant*'s section."""
+    start = text.index(f"== {applicant} ==")
+    end = text.find("\n== ", start + 1)
+    end = len(text) if end < 0 else end + 1
+    return text[:end] + line + "\n" + text[end:]
+
+
+@pytest.fixture
+def fresh_cache():
+    parser.section_cache_clear()
+    yield
+    parser.section_cache_clear()
+
+
+def test_each_section_is_parsed_once(fresh_cache):
+    text = busy_page(apps=20, per_app=3)
+    parse_page(text)
+    parse_page(text)
+    info = parser.section_cache_info()
+    assert (info.misses, info.hits, info.currsize) == (20, 20, 20)
+
+
+def test_changing_one_section_reparses_only_that_section(fresh_cache):
+    text = busy_page(apps=20, per_app=3)
+    parse_page(text)
+    changed = add_vote(text, "Applicant7", "*{{oppose}} Late. [[User:Late|Late]] 11:00, 3 May 2023 (UTC)")
+    before = parser.section_cache_info()
+    apps = parse_page(changed)
+    after = parser.section_cache_info()
+    assert (after.misses - before.misses, after.hits - before.hits, apps[7].oppose) == (
+        1, 19, ["Voter1", "Late"])
+
+
+def test_cached_results_equal_a_fresh_parse(fresh_cache):
+    text = (FIXTURES / VARIANTS).read_text(encoding="utf-8")
+    first = parse_page(text)
+    changed = add_vote(text, "Ivy", "*{{oppose}} Late. [[User:Late|Late]] 11:00, 3 June 2023 (UTC)")
+    warm = parse_page(changed)
+    parser.section_cache_clear()
+    assert (warm, parse_page(text)) == (parse_page(changed), first)
+
+
+def test_a_section_keeps_its_anchor_context(fresh_cache):
+    # the same section text below a new namesake heading gets the next anchor
+    text = "== Kale ==\nHello. [[User:Kale|Kale]] 10:00, 1 May 2023 (UTC)\n"
+    parse_page(text)
+    assert [a.anchor for a in parse_page("== Kale ==\nAbout kale.\n" + text)] == ["Kale_2"]
+
+
+def test_an_unclosed_comment_above_hides_a_cached_section(fresh_cache):
+    text = ("== Kale ==\nHello. [[User:Kale|Kale]] 10:00, 1 May 2023 (UTC)\n"
+            "== Quail ==\nHello. [[User:Quail|Quail]] 10:00, 1 May 2023 (UTC)\n"
+            "*{{support}} [[User:Ferrous|Ferrous]] 10:05, 1 May 2023 (UTC)\n")
+    parse_page(text)
+    hidden = text.replace("== Quail ==", "<!-- == Quail ==")
+    assert [(a.applicant, a.comments) for a in parse_page(hidden)] == [("Kale", [])]
+
+
+def test_changing_a_returned_application_does_not_change_the_next_result(fresh_cache):
+    text = (FIXTURES / SAMPLE).read_text(encoding="utf-8")
+    a = parse_page(text)[0]
+    expected = a.to_json()
+    a.comments.clear()
+    a.queues.append("spam")
+    a.languages[:] = []
+    a.fields["Email"] = "changed"
+    a.status, a.applicant = "declined", "Someone else"
+    b = parse_page(text)[0]
+    assert (b.to_json(), "Email" in b.fields, parser.section_cache_info().hits) == (expected, False, 5)
+
+
+def test_each_call_returns_new_objects(fresh_cache):
+    text = (FIXTURES / SAMPLE).read_text(encoding="utf-8")
+    first, second = parse_page(text), parse_page(text)
+    assert all(x == y and x is not y and x.comments is not y.comments and x.fields is not y.fields
+               for x, y in zip(first, second))
+
+
+def test_the_cache_is_bounded(monkeypatch):
+    monkeypatch.setattr(parser, "_SECTIONS", parser._SectionCache(maxsize=5))
+    text = busy_page(apps=12, per_app=1)
+    parse_page(text)
+    apps = parse_page(text)
+    info = parser.section_cache_info()
+    assert (len(apps), info.currsize, info.maxsize, info.misses) == (12, 5, 5, 24)
+
+
+def test_the_cache_is_bounded_by_characters(monkeypatch):
+    monkeypatch.setattr(parser, "_SECTIONS", parser._SectionCache(maxsize=100, maxchars=2000))
+    parse_page(busy_page(apps=12, per_app=3))
+    assert 0 < parser.section_cache_info().currsize < 12
+
+
+def test_parsing_from_several_threads_gives_the_same_results(fresh_cache):
+    texts = [busy_page(apps=30, per_app=2)] + [
+        add_vote(busy_page(apps=30, per_app=2), f"Applicant{i}",
+                 f"*{{{{support}}}} [[User:T{i}|T{i}]] 11:00, 3 May 2023 (UTC)") for i in range(5)]
+    expected = [parse_page(t) for t in texts]
+    parser.section_cache_clear()
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        results = list(pool.map(parse_page, texts * 4))
+    assert results == expected * 4

@@ -70,6 +70,12 @@ class FaqCommandsTestCase(ChannelPluginTestCase):
     def testApply(self):
         self.assertRegexp("apply", r"Volunteer_Response_Team/Volunteering")
 
+    def testAPrivateQuestionGetsAnAnswer(self):
+        m = self.getMsg("how long does it take to get an answer on my application?", private=True)
+        assert m.args[0] == self.nick and "https://" in m.args[1]
+        m = self.getMsg("hello there", private=True)
+        assert "faq" in m.args[1]
+
     def testAdminsEditTheKnowledgeBase(self):
         self.assertNotError("faq set how-long It takes about three weeks now. https://meta.wikimedia.org/wiki/VRT")
         self.assertRegexp("faq how-long", "three weeks")
