@@ -31,6 +31,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import (
     DeclarativeBase,
@@ -70,6 +71,16 @@ class UTCDateTime(TypeDecorator):
     impl = DateTime
     cache_ok = True
 
+    def load_dialect_impl(self, dialect: Any) -> Any:
+        # MariaDB/MySQL DATETIME keeps whole seconds only (MariaDB truncates
+        # the microseconds, MySQL rounds them), so a time read back would not
+        # equal the one written, and events or records made within the same
+        # second would sort by id only. DATETIME(6) keeps microseconds, as
+        # SQLite and PostgreSQL do.
+        if dialect.name in ("mysql", "mariadb"):
+            return dialect.type_descriptor(mysql.DATETIME(fsp=6))
+        return dialect.type_descriptor(DateTime())
+
     def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
         if value is None:
             return None
@@ -96,8 +107,22 @@ class JSONText(TypeDecorator):
         return None if value is None else json.loads(value)
 
 
+# MariaDB/MySQL only (other backends ignore these options). utf8mb4:
+# the tables must hold any text from the wiki (emoji, non-BMP scripts) even
+# when the database was created with another default (MariaDB's built-in
+# default is latin1; utf8/utf8mb3 stops at the BMP). utf8mb4_bin: compare as
+# SQLite and PostgreSQL do. Under the usual *_ci collations "Jose" = "José"
+# and "BoB" = "Bob", so a lookup would hand one person's private records to
+# another and DISTINCT would merge different people; case-insensitive
+# lookups go through the casefolded ``applicant_key`` instead. Both prefixes:
+# a ``mariadb+driver://`` URL reads only ``mariadb_*``, ``mysql+driver://``
+# only ``mysql_*``.
+MYSQL_TABLE = {"mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_bin",
+               "mariadb_charset": "utf8mb4", "mariadb_collate": "utf8mb4_bin"}
+
+
 class Base(DeclarativeBase):
-    pass
+    __table_args__ = MYSQL_TABLE  # tables with their own __table_args__ add it too
 
 
 class PageState(Base):
@@ -150,7 +175,7 @@ class ApplicationRow(Base):
         back_populates="application", cascade="all, delete-orphan",
         order_by="CommentRow.id")
 
-    __table_args__ = (Index("ix_applications_present_status_opened", "present", "status", "opened"),)
+    __table_args__ = (Index("ix_applications_present_status_opened", "present", "status", "opened"), MYSQL_TABLE)
 
 
 class CommentRow(Base):
@@ -169,7 +194,7 @@ class CommentRow(Base):
     revid: Mapped[int | None] = mapped_column(Integer)
     application: Mapped[ApplicationRow] = relationship(back_populates="comments")
 
-    __table_args__ = (Index("ix_comments_app_signer_time", "application_id", "signer", "time"),)
+    __table_args__ = (Index("ix_comments_app_signer_time", "application_id", "signer", "time"), MYSQL_TABLE)
 
 
 def current_votes(comments: Iterable[Any]) -> dict[str, list[str]]:

@@ -1,4 +1,4 @@
-"""Real servers for the tests: PostgreSQL, MediaWiki, InspIRCd (+ Anope).
+"""Real servers for the tests: PostgreSQL, MariaDB, MediaWiki, InspIRCd (+ Anope).
 
 The tests talk to the real programs, not to fakes, so that what they check
 is what the bot meets in production: the Action API's real answers, real
@@ -7,8 +7,8 @@ IRC registration, real SASL. Every server here
 * listens on 127.0.0.1 only, on a free port chosen at run time, so parallel
   runs and other engineers' servers on the same machine never collide;
 * lives in a fresh ``tempfile.mkdtemp()`` directory (not pytest's
-  ``tmp_path``: that is 0700 root, and PostgreSQL and Anope run as their own
-  users);
+  ``tmp_path``: that is 0700 root, and PostgreSQL, MariaDB and Anope run as
+  their own users);
 * runs in its own process group and is stopped by PID (the whole group), also
   when its setup fails halfway and, through ``atexit``, when the test run dies
   without tearing its fixtures down.
@@ -50,12 +50,14 @@ from sqlalchemy.engine import make_url
 __all__ = [
     "IrcPerson",
     "IrcServer",
+    "MariaDBServer",
     "MediaWikiServer",
     "PostgresServer",
     "create_database",
     "free_port",
     "ircd",
     "ircd_services",
+    "mariadb_url",
     "mediawiki",
     "postgres_db",
     "postgres_url",
@@ -70,6 +72,8 @@ ANOPE = "/usr/sbin/anope"
 ANOPE_CONF = Path("/etc/anope")
 ANOPE_MODULES = Path("/usr/lib/anope")
 ANOPE_LOCALE = Path("/usr/share/anope/locale")
+MARIADBD = "/usr/sbin/mariadbd"
+MARIADB_INSTALL_DB = "/usr/bin/mariadb-install-db"
 
 #: How long a server may take to come up before the fixture gives up.
 START_TIMEOUT = 60.0
@@ -453,10 +457,15 @@ def _has_user(name: str) -> bool:
 def create_database(url: str, name: str) -> str:
     """Create (or re-create, empty) database ``name`` on ``url``'s server.
 
-    Returns the SQLAlchemy URL of the new database. Tests each get their own
-    database so they never see each other's rows.
+    ``url`` is a PostgreSQL (``postgresql+psycopg://``) or MariaDB/MySQL
+    (``mysql+pymysql://``, ``mariadb+pymysql://``) URL. Returns the
+    SQLAlchemy URL of the new database. Tests each get their own database so
+    they never see each other's rows.
     """
     parsed = make_url(url)
+    if parsed.get_backend_name() in ("mysql", "mariadb"):
+        _create_mariadb_database(parsed, name)
+        return parsed.set(database=name).render_as_string(hide_password=False)
     with psycopg.connect(
         host=parsed.host,
         port=parsed.port,
@@ -487,6 +496,145 @@ def postgres_url() -> Iterator[str]:
 def postgres_db(postgres_url: str) -> str:
     """URL of a fresh, empty database for this test only."""
     return create_database(postgres_url, f"test_{secrets.token_hex(6)}")
+
+
+# ---------------------------------------------------------------------------
+# MariaDB (as on Toolforge's ToolsDB: utf8mb4)
+# ---------------------------------------------------------------------------
+
+
+class MariaDBServer(_Server):
+    """A throwaway MariaDB server; ``root`` connects over TCP without a password.
+
+    ``mariadb-install-db --auth-root-authentication-method=normal`` creates
+    ``root@127.0.0.1`` with an empty password, so the grant tables stay on
+    (as on ToolsDB) and no ``--skip-grant-tables`` is needed. The server
+    speaks utf8mb4 with ``utf8mb4_unicode_ci``, ToolsDB's character set.
+    ``--no-defaults`` keeps ``/etc/mysql`` (Debian's service config, its
+    socket and datadir) out of it. Durability is traded for speed as for
+    PostgreSQL: no doublewrite, no log flush per commit, no binary log.
+    """
+
+    def __init__(self) -> None:
+        self.port = 0  # chosen by start()
+        self._proc: subprocess.Popen[bytes] | None = None
+        self.startup_seconds = 0.0  # install-db + start, for the curious
+
+    @classmethod
+    def available(cls) -> tuple[bool, str]:
+        if not (os.path.exists(MARIADBD) and os.path.exists(MARIADB_INSTALL_DB)):
+            return False, "apt-get install --no-install-recommends mariadb-server"
+        if os.geteuid() == 0 and not _has_user("mysql"):
+            return False, "no 'mysql' system user to run mariadbd as"
+        try:
+            import pymysql  # noqa: F401
+        except ImportError:
+            return False, "pip install PyMySQL (requirements.txt)"
+        return True, ""
+
+    @property
+    def url(self) -> str:
+        """SQLAlchemy URL of the server, no database selected."""
+        return f"mysql+pymysql://root@{HOST}:{self.port}/"
+
+    def start(self) -> None:
+        began = time.monotonic()
+        self.workdir = _make_workdir("mariadb")
+        data = self.workdir / "data"
+        log = self.workdir / "mariadb.log"
+        _chown_tree(self.workdir, "mysql")
+        _run(
+            [
+                MARIADB_INSTALL_DB,
+                "--no-defaults",
+                f"--datadir={data}",
+                "--auth-root-authentication-method=normal",
+                "--skip-test-db",
+                "--skip-name-resolve",
+                "--skip-log-bin",
+            ],
+            cwd=self.workdir,
+            user="mysql",
+        )
+        self.port = free_port()
+        self._proc = _spawn(
+            [
+                MARIADBD,
+                "--no-defaults",
+                f"--datadir={data}",
+                f"--socket={self.workdir / 'mariadb.sock'}",
+                f"--pid-file={self.workdir / 'mariadb.pid'}",
+                f"--port={self.port}",
+                f"--bind-address={HOST}",
+                "--skip-name-resolve",
+                "--character-set-server=utf8mb4",
+                "--collation-server=utf8mb4_unicode_ci",
+                "--skip-log-bin",
+                "--innodb-flush-log-at-trx-commit=0",
+                "--innodb-doublewrite=0",
+                "--max-connections=300",
+            ],
+            log=log,
+            cwd=self.workdir,
+            user="mysql",
+        )
+        _wait_until(self._accepts_queries, "MariaDB", proc=self._proc, log=log)
+        self.startup_seconds = time.monotonic() - began
+
+    def _accepts_queries(self) -> bool:
+        import pymysql
+
+        try:
+            conn = pymysql.connect(host=HOST, port=self.port, user="root", connect_timeout=2)
+        except pymysql.err.OperationalError:
+            return False
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SELECT 1")
+            return True
+        finally:
+            conn.close()
+
+    def stop(self) -> None:
+        # SIGTERM is mariadbd's normal shutdown; it closes client
+        # connections itself, so pooled SQLAlchemy connections do not hold
+        # it up.
+        _stop(self._proc, signal.SIGTERM)
+        self._proc = None
+
+
+def _create_mariadb_database(parsed: Any, name: str) -> None:
+    import pymysql
+
+    ident = "`" + name.replace("`", "``") + "`"
+    conn = pymysql.connect(
+        host=parsed.host,
+        port=parsed.port or 3306,
+        user=parsed.username,
+        password=parsed.password or "",
+        autocommit=True,
+        charset="utf8mb4",
+    )
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS {ident}")
+            cur.execute(
+                f"CREATE DATABASE {ident} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+            )
+    finally:
+        conn.close()
+
+
+@pytest.fixture(scope="session")
+def mariadb_url() -> Iterator[str]:
+    """URL of a MariaDB server for the whole session, no database selected.
+
+    Use :func:`create_database` for a private database per test.
+    """
+    ok, why = MariaDBServer.available()
+    require("MariaDB", ok, why)
+    with MariaDBServer() as server:
+        yield server.url
 
 
 # ---------------------------------------------------------------------------

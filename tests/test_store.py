@@ -1,4 +1,4 @@
-"""The store on SQLite and on a real PostgreSQL: what it keeps, and that the
+"""The store on SQLite and on a real PostgreSQL and MariaDB: what it keeps, and that the
 poller and command threads can use it at the same time."""
 from __future__ import annotations
 
@@ -13,14 +13,18 @@ from OTRSHelp.tracker import Tracker
 from pagebuilder import App, Page, Rev, at, sig
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+SERVER_URL = {"postgresql": "postgres_url", "mariadb": "mariadb_url"}
+
+
+@pytest.fixture(params=["sqlite", "postgresql", "mariadb"])
 def store(request, tmp_path):
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path}/store.sqlite3"
     else:
         from realservers import create_database
 
-        url = create_database(request.getfixturevalue("postgres_url"), "s" + uuid.uuid4().hex[:12])
+        server = request.getfixturevalue(SERVER_URL[request.param])
+        url = create_database(server, "s" + uuid.uuid4().hex[:12])
     s = Store(url)
     yield s
     s.close()
@@ -50,6 +54,47 @@ def test_unicode_survives(store):
     store.add_record("Ìch heiss Nat", "note", "Grüße, 你好, مرحبا 🙂", "Ädmin")
     (r,) = store.records("ìch heiss Nat")
     assert r.value == "Grüße, 你好, مرحبا 🙂" and r.by == "Ädmin" and r.applicant == "Ìch heiss Nat"
+
+
+def test_names_that_differ_only_in_accents_or_case_stay_apart(store):
+    """Different wiki users are different people on every backend (MariaDB's
+    usual *_ci collations would say "Jose" = "José" and "BoB" = "Bob")."""
+    store.add_record("José", "note", "private to José", "Admin One")
+    with store.transaction() as s:
+        s.add_all([EventRow(kind="opened", applicant="BoB"),
+                   ApplicationRow(applicant="José", applicant_key="josé"),
+                   ApplicationRow(applicant="Jose", applicant_key="jose")])
+    assert store.records("Jose") == []
+    assert [r.value for r in store.records("josé")] == ["private to José"]
+    assert store.events("Bob") == [] and [e.applicant for e in store.events("BoB")] == ["BoB"]
+    assert sorted(store.applicant_names()) == ["Jose", "José"]
+
+
+@pytest.mark.parametrize("scheme", ["mysql+pymysql", "mariadb+pymysql"])
+def test_mariadb_tables_are_utf8mb4_whatever_the_database_default(request, scheme):
+    """A ToolsDB-style database created without a character set (MariaDB's
+    built-in default is latin1) still takes emoji, through either dialect
+    name SQLAlchemy accepts for MariaDB."""
+    import pymysql
+    from sqlalchemy.engine import make_url
+
+    server = make_url(request.getfixturevalue("mariadb_url"))
+    name = "l" + uuid.uuid4().hex[:12]
+    conn = pymysql.connect(host=server.host, port=server.port, user=server.username,
+                           autocommit=True)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f"CREATE DATABASE {name} CHARACTER SET latin1 COLLATE latin1_swedish_ci")
+    finally:
+        conn.close()
+    store = Store(server.set(drivername=scheme, database=name).render_as_string(hide_password=False))
+    try:
+        store.add_record("Ìch heiss Nat", "note", "Grüße, 你好 🙂", "Ädmin")
+        (r,) = store.records("ìch heiss nat")
+        assert r.value == "Grüße, 你好 🙂"
+        assert store.records("Ich heiss Nat") == []
+    finally:
+        store.close()
 
 
 def test_following_another_page_starts_over(store):

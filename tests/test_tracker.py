@@ -1,4 +1,5 @@
-"""The tracker over a sequence of revisions, on SQLite and on a real PostgreSQL.
+"""The tracker over a sequence of revisions, on SQLite and on a real
+PostgreSQL and MariaDB.
 
 Each step is an edit a person makes on the page; the assertions are the
 announcements the channel would see (or not see).
@@ -15,13 +16,16 @@ from OTRSHelp.tracker import Tracker
 from pagebuilder import App, Page, Rev, at, sig, stamp
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+SERVER_URL = {"postgresql": "postgres_url", "mariadb": "mariadb_url"}
+
+
+@pytest.fixture(params=["sqlite", "postgresql", "mariadb"])
 def db_url(request, tmp_path):
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path}/otrshelp.sqlite3"
     from realservers import create_database
 
-    base = request.getfixturevalue("postgres_url")
+    base = request.getfixturevalue(SERVER_URL[request.param])
     return create_database(base, "t" + uuid.uuid4().hex[:12])
 
 
