@@ -393,7 +393,7 @@ def cmd_faq(args: argparse.Namespace) -> int:
             print(json.dumps({"topic": None}))
         else:
             print(json.dumps({"topic": match.topic, "score": round(match.score, 3),
-                              "answer": match.answer, "lang": match.lang}, ensure_ascii=False))
+                              "answer": match.answer}, ensure_ascii=False))
         return 0
     if match is None:
         near = kb.suggest(question)
