@@ -47,6 +47,23 @@ def _norm_title(title: str) -> str:
     return " ".join(str(title or "").replace("_", " ").split())
 
 
+def wiki_id(api_url: str) -> str:
+    """The ``wiki`` field EventStreams uses for the wiki behind *api_url*
+    (database names: Meta is metawiki). A wiki Wikimedia does not host, such
+    as a local test wiki, is taken to stand for Meta."""
+    host = api_url.split("/")[2] if "//" in api_url else api_url
+    known = {"meta.wikimedia.org": "metawiki", "commons.wikimedia.org": "commonswiki",
+             "www.wikidata.org": "wikidatawiki", "species.wikimedia.org": "specieswiki"}
+    if host in known:
+        return known[host]
+    parts = host.split(".")
+    if len(parts) == 3 and parts[1] in ("wikipedia", "wiktionary", "wikibooks", "wikinews",
+                                        "wikiquote", "wikisource", "wikiversity", "wikivoyage"):
+        suffix = "wiki" if parts[1] == "wikipedia" else parts[1]
+        return parts[0].replace("-", "_") + suffix
+    return "metawiki"
+
+
 def page_matcher(titles: Iterable[str], namespace: int | None = None) -> Callable[[dict], bool]:
     """A ``match`` function for one page known by its title(s): an edit,
     creation or log entry (delete, protect...) on one of ``titles``, or a

@@ -26,7 +26,9 @@ except Exception:  # pragma: no cover
 
 from . import admin as admin_view
 from .announce import DEFAULT_FORMATS, Links, lines_for
+from .eventstream import wiki_id
 from .faq import KnowledgeBase, Override
+from .listener import ChannelMemory, looks_like_bot
 from .names import irc_safe, no_ping, normalize_username
 from .profile import ProfileCache
 from .store import Store, default_url
@@ -63,8 +65,7 @@ class OTRSHelp(callbacks.Plugin):
         self.stream = None
         self.links: Links | None = None
         self.last_poll: dict = {}
-        self._answered: dict[tuple[str, str, str], float] = {}
-        self._last_speaker: dict[tuple[str, str], tuple[float, str]] = {}
+        self.memory = ChannelMemory()
         self._answer_seq = 0
         self._poll_again = False
         self.store = Store(self._db_url())
@@ -153,7 +154,7 @@ class OTRSHelp(callbacks.Plugin):
 
         state = self.store.state()
         self.stream = StreamTrigger(
-            url, wiki=_wiki_id(self.registryValue("wikiApi")), match=match,
+            url, wiki=wiki_id(self.registryValue("wikiApi")), match=match,
             on_change=lambda event: self._start_poll(), user_agent=self.client.user_agent,
             last_event_id=state.stream_event_id, save_event_id=self.store.save_stream_id)
         self.stream.start()
@@ -261,24 +262,16 @@ class OTRSHelp(callbacks.Plugin):
             return self.kb_base
 
     def _is_bot(self, irc, msg) -> bool:
-        if ircutils.strEqual(msg.nick, irc.nick):
-            return True
-        tags = msg.server_tags or {}
-        if "bot" in tags or "draft/bot" in tags:
-            return True
-        nick = msg.nick.lower()
-        if nick.endswith("bot") or nick.endswith("bot_") or "serv" == nick[-4:]:
-            return True
-        return any(ircutils.strEqual(msg.nick, n) for n in self.registryValue("botNicks"))
+        return ircutils.strEqual(msg.nick, irc.nick) or looks_like_bot(
+            msg.nick, msg.server_tags, self.registryValue("botNicks"))
 
     def doPrivmsg(self, irc, msg):
         if not msg.channel or ircmsgs.isCtcp(msg) and not ircmsgs.isAction(msg):
             return
-        channel = msg.channel
-        now = time.time()
+        channel, now = msg.channel, time.time()
         if self._is_bot(irc, msg):
             return
-        self._last_speaker[(irc.network, channel)] = (now, msg.nick)
+        self.memory.spoke(irc.network, channel, msg.nick, now)
         if callbacks.addressed(irc, msg):
             return
         if not self.registryValue("answerQuestions", channel, irc.network):
@@ -288,27 +281,22 @@ class OTRSHelp(callbacks.Plugin):
         if match is None:
             return
         cooldown = self.registryValue("answerCooldown", channel, irc.network)
-        key = (irc.network, channel, match.topic)
-        if now - self._answered.get(key, 0) < cooldown:
+        if self.memory.recently_answered(irc.network, channel, match.topic, now, cooldown):
             return
         delay = self.registryValue("answerDelay", channel, irc.network)
         self._answer_seq += 1
-        name = f"OTRSHelp.answer.{self._answer_seq}"
-        schedule.addEvent(self._answer, now + delay, name=name,
+        schedule.addEvent(self._answer, now + delay, name=f"OTRSHelp.answer.{self._answer_seq}",
                           args=[irc, channel, msg.nick, match, now])
 
     def _answer(self, irc, channel, nick, match, asked_at) -> None:
         """Answer unless a person spoke meanwhile (someone else is helping)."""
-        last = self._last_speaker.get((irc.network, channel))
-        if last and last[0] > asked_at and not ircutils.strEqual(last[1], nick):
+        if self.memory.someone_else_spoke(irc.network, channel, nick, asked_at):
             return
         if channel not in irc.state.channels and not world.testing:
             return
-        key = (irc.network, channel, match.topic)
-        if time.time() - self._answered.get(key, 0) < self.registryValue("answerCooldown", channel, irc.network):
-            return
-        self._answered[key] = time.time()
-        irc.queueMsg(ircmsgs.privmsg(channel, f"{nick}: {irc_safe(match.answer)}"))
+        cooldown = self.registryValue("answerCooldown", channel, irc.network)
+        if self.memory.claim_answer(irc.network, channel, match.topic, time.time(), cooldown):
+            irc.queueMsg(ircmsgs.privmsg(channel, f"{nick}: {irc_safe(match.answer)}"))
 
     def invalidCommand(self, irc, msg, tokens):
         """Someone wrote to the bot, but not a command: a question in a
@@ -657,19 +645,6 @@ class OTRSHelp(callbacks.Plugin):
 
 def _utcnow() -> datetime:
     return datetime.fromtimestamp(time.time(), timezone.utc)
-
-
-def _wiki_id(api_url: str) -> str:
-    """EventStreams names wikis by database name; Meta is metawiki."""
-    host = api_url.split("/")[2] if "//" in api_url else api_url
-    known = {"meta.wikimedia.org": "metawiki", "commons.wikimedia.org": "commonswiki",
-             "www.wikidata.org": "wikidatawiki"}
-    if host in known:
-        return known[host]
-    parts = host.split(".")
-    if len(parts) >= 3 and parts[1] == "wikipedia":
-        return parts[0].replace("-", "_") + "wiki"
-    return "metawiki"
 
 
 Class = OTRSHelp
