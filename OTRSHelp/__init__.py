@@ -17,7 +17,7 @@ without starting half a bot.
 import sys
 
 __version__ = "0.1.0"
-__url__ = "https://meta.wikimedia.org/wiki/Volunteer_Response_Team/Volunteering"
+__url__ = "https://meta.wikimedia.org/wiki/Volunteer_Response_Team"
 
 if "supybot.callbacks" in sys.modules:
     import supybot

@@ -24,6 +24,7 @@ except Exception:  # pragma: no cover
     def _(x):
         return x
 
+from . import __url__, __version__
 from . import admin as admin_view
 from .announce import DEFAULT_FORMATS, Links, lines_for
 from .eventstream import wiki_id
@@ -354,6 +355,23 @@ class OTRSHelp(callbacks.Plugin):
     # ------------------------------------------------------------------
     # commands: prospective volunteers
     # ------------------------------------------------------------------
+    def otrshelp(self, irc, msg, args):
+        """takes no arguments
+
+        I help people who want to join Wikimedia's Volunteer Response Team
+        (VRT, formerly OTRS): ask me in plain words, or use "faq", "apply",
+        "queues", "queue" and "application". I announce the applications
+        page on Meta-Wiki here. VRTS admins: "status", "pending", "mark",
+        "note".
+        """
+        self._components()
+        state = self.store.state()
+        read = (_("last read revision %s") % state.last_revid) if state.last_revid else _("not read yet")
+        irc.reply(_("OTRSHelp %s: I answer questions about joining the VRT (try: faq, apply, queues) "
+                    "and follow %s (%s). Source and docs: %s")
+                  % (__version__, self.links.section("") if self.links else "?", read, __url__))
+    otrshelp = wrap(otrshelp)
+
     def faq(self, irc, msg, args, text):
         """[<topic or question>]
 

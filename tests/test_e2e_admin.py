@@ -137,7 +137,7 @@ def test_anyone_may_ask_where_an_application_stands(world_with_accounts):
     mark = len(watcher.messages)
     watcher.say(w["channel"], "!help OTRSHelp")
     wait_until(lambda: said(watcher, w["nick"], mark), 20, "help", w["bot"].log)
-    assert "Volunteer Response Team" in said(watcher, w["nick"], mark)[0][1]
+    assert "Volunteer Response Team" in said(watcher, w["nick"], mark)[0][1], said(watcher, w["nick"], mark)
 
 
 def test_sasl_password_never_lands_in_a_readable_file(world_with_accounts):

@@ -42,6 +42,8 @@ class FaqCommandsTestCase(ChannelPluginTestCase):
     channel = "#wikimedia-vrtconnect"
 
     def testHelp(self):
+        self.assertRegexp("help OTRSHelp", "Volunteer Response Team")
+        self.assertRegexp("otrshelp", "OTRSHelp 0.1.0: .*faq.*follow https:.*not read yet")
         self.assertRegexp("help OTRSHelp faq", "topic or question")
         self.assertRegexp("list OTRSHelp", "apply.*faq.*queue")
 
