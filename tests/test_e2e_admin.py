@@ -96,6 +96,14 @@ def test_admin_with_account_gets_status_privately(world_with_accounts, mediawiki
         third = [t for _, t in said(admin, w["nick"], mark2, account)][2]
         assert f"email: received" in third and f"by {account[0]}{ZW}{account[1:]}" in third
         assert "decision: approved" in third and "differs from the page: open" in third
+        # who waits: the pending list, privately
+        mark3 = len(admin.messages)
+        admin.say(w["channel"], "!pending")
+        wait_until(lambda: len(said(admin, w["nick"], mark3, account)) >= 2, 20, "the pending list", w["bot"].log)
+        pending = [t for _, t in said(admin, w["nick"], mark3, account)]
+        assert pending[0] == "1 open application(s), longest waiting first:"
+        assert pending[1].startswith(f"{applicant[0]}{ZW}{applicant[1:]}: 12 d, info-en, +1/-0")
+        assert "unanswered question" in pending[1] and "no email" not in pending[1]
         # nothing private reached the channel
         time.sleep(1)
         public = [t for _, t in said(w["watcher"], w["nick"], 0, w["channel"])]
