@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from OTRSHelp import parser
+from OTRSHelp import markup, parser
 from OTRSHelp.parser import STATUSES, Application, Comment, iso, parse_page, parse_timestamp
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -944,14 +944,14 @@ def test_regular_expression_fast_paths_read_as_mwparserfromhell_does(name, monke
     text = (FIXTURES / name).read_text(encoding="utf-8", errors="surrogateescape")
     parser.section_cache_clear()
     fast = parse_page(text)
-    monkeypatch.setattr(parser, "_ALWAYS_TREE", True)
-    for cached in (parser._call, parser._tree):
+    monkeypatch.setattr(markup, "_ALWAYS_TREE", True)
+    for cached in (markup.template_call, markup._tree):
         cached.cache_clear()
     parser.section_cache_clear()
     try:
         assert parse_page(text) == fast
     finally:
-        parser._call.cache_clear()
+        markup.template_call.cache_clear()
         parser.section_cache_clear()
 
 
