@@ -14,7 +14,8 @@ from typing import Iterable, Sequence
 from .announce import Links
 from .names import irc_safe, no_ping, username_key
 from .profile import Profile
-from .store import ApplicationRow, RecordRow, current_votes, unanswered_questions
+from .parser import current_votes, unanswered_questions
+from .store import ApplicationRow, RecordRow
 
 __all__ = ["near_names", "public_line", "status_lines", "pending_lines", "stale_lines",
            "days_waiting"]

@@ -35,7 +35,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 from types import MappingProxyType
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Sequence
 
 from .markup import (CLOSE_TAG, FILE_LINK, LINK, MENTION_TEMPLATES, PING_TEMPLATES, TAG,
                      TL_TEMPLATES, WRAPPER_TEMPLATES, calls, cut, plain_text, render,
@@ -148,6 +148,35 @@ class Comment:
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
+def current_votes(comments: Sequence[Any]) -> dict[str, list[str]]:
+    """Signers by vote kind, each once, in order of voting.
+
+    A person's latest unstruck vote is the one that counts: someone who
+    moves from oppose to support is a supporter only. "Latest" is by
+    signature time (page order for equal or missing times), because people
+    insert their new vote wherever the thread suits them. Works on parsed
+    comments and on stored ones alike.
+    """
+    current: dict[str, tuple[tuple[datetime, int], str]] = {}
+    for i, c in enumerate(comments):
+        if c.kind in _VOTE_KINDS and c.signer and not c.struck_vote:
+            order = (c.time or _EPOCH, i)
+            prev = current.get(c.signer)
+            if prev is None or order >= prev[0]:
+                current[c.signer] = (order, c.kind)
+    out: dict[str, list[str]] = {k: [] for k in ("support", "oppose", "neutral")}
+    for signer, (_, kind) in sorted(current.items(), key=lambda item: item[1][0]):
+        out[kind].append(signer)
+    return out
+
+
+def unanswered_questions(applicant: str, comments: Sequence[Any]) -> list[Any]:
+    """Questions the applicant has not written anything after."""
+    answered_after = [c.time for c in comments if c.signer == applicant and c.time]
+    return [q for q in comments if q.kind == "question"
+            and (not q.time or not any(t > q.time for t in answered_after))]
+
+
 @dataclass
 class Application:
     """One applicant's section, as the page shows it now."""
@@ -168,22 +197,8 @@ class Application:
     comments: list[Comment] = field(default_factory=list)
 
     def votes(self, kind: str) -> list[str]:
-        """Signers of current votes of *kind*, each once, in order of voting.
-
-        A person's latest unstruck vote is the one that counts: someone who
-        moves from oppose to support is a supporter only. "Latest" is by
-        signature time (page order for equal or missing times), because
-        people insert their new vote wherever the thread suits them.
-        """
-        current: dict[str, tuple[tuple[datetime, int], str]] = {}
-        for i, c in enumerate(self.comments):
-            if c.kind in _VOTE_KINDS and c.signer and not c.struck_vote:
-                order = (c.time or _EPOCH, i)
-                prev = current.get(c.signer)
-                if prev is None or order >= prev[0]:
-                    current[c.signer] = (order, c.kind)
-        ranked = sorted(current.items(), key=lambda item: item[1][0])
-        return [signer for signer, (_, k) in ranked if k == kind]
+        """Signers of current votes of *kind*, each once, in order of voting."""
+        return current_votes(self.comments)[kind]
 
     @property
     def support(self) -> list[str]:
@@ -203,10 +218,7 @@ class Application:
 
     def open_questions(self) -> list[Comment]:
         """Questions the applicant has not answered after they were asked."""
-        answered_after = [c.time for c in self.comments
-                          if c.signer == self.applicant and c.time]
-        return [q for q in self.questions
-                if not q.time or not any(t > q.time for t in answered_after)]
+        return unanswered_questions(self.applicant, self.comments)
 
     @property
     def last_activity(self) -> tuple[datetime | None, str | None]:

@@ -15,7 +15,7 @@ import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Iterator, Sequence
 
 from sqlalchemy import (
     Boolean,
@@ -195,27 +195,6 @@ class CommentRow(Base):
     application: Mapped[ApplicationRow] = relationship(back_populates="comments")
 
     __table_args__ = (Index("ix_comments_app_signer_time", "application_id", "signer", "time"), MYSQL_TABLE)
-
-
-def current_votes(comments: Iterable[Any]) -> dict[str, list[str]]:
-    """Signers by vote, each once: a person's latest unstruck vote counts
-    (someone who moves from oppose to support is a supporter only)."""
-    latest: dict[str, str] = {}
-    for c in comments:
-        if c.kind in ("support", "oppose", "neutral") and c.signer and not c.struck_vote:
-            latest.pop(c.signer, None)
-            latest[c.signer] = c.kind
-    out: dict[str, list[str]] = {"support": [], "oppose": [], "neutral": []}
-    for signer, kind in latest.items():
-        out[kind].append(signer)
-    return out
-
-
-def unanswered_questions(applicant: str, comments: Sequence[Any]) -> list[Any]:
-    """Questions the applicant has not written anything after."""
-    replies = [c.time for c in comments if c.signer == applicant and c.time]
-    return [c for c in comments if c.kind == "question"
-            and not any(t and c.time and t > c.time for t in replies)]
 
 
 class EventRow(Base):

@@ -21,9 +21,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from .names import normalize_username, username_key
-from .parser import Application, Comment, parse_page
-from .store import (ApplicationRow, CommentRow, Event, EventRow, Store, current_votes,
-                    unanswered_questions)
+from .parser import Application, Comment, current_votes, parse_page, unanswered_questions
+from .store import ApplicationRow, CommentRow, Event, EventRow, Store
 
 __all__ = ["RevisionLike", "Tracker", "Result"]
 
