@@ -21,7 +21,6 @@ __url__ = "https://meta.wikimedia.org/wiki/Volunteer_Response_Team"
 
 if "supybot.callbacks" in sys.modules:
     import supybot
-    from supybot import world
 
     __author__ = supybot.Author("OTRSHelp developers", "OTRSHelp", "")
     __contributors__ = {}

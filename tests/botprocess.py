@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from localhttp import QuietHandler, serve
 from pathlib import Path
 from typing import Callable
 
@@ -82,12 +82,7 @@ class FaultyProxy:
         self.requests: list[tuple[str, str]] = []  # (mode, query) per request
         proxy = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
+        class Handler(QuietHandler):
             def do_GET(self):
                 if proxy.fail_after is not None:
                     if proxy.fail_after <= 0:
@@ -127,11 +122,8 @@ class FaultyProxy:
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
+        self.server = serve(Handler)
         self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
 
     @property
     def api_url(self) -> str:
@@ -155,12 +147,7 @@ class StreamServer:
         self._generation = 0
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
+        class Handler(QuietHandler):
             def do_GET(self):
                 last = self.headers.get("Last-Event-ID")
                 server.connections.append(last)
@@ -188,11 +175,8 @@ class StreamServer:
                 except (BrokenPipeError, ConnectionResetError, OSError):
                     return
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
+        self.server = serve(Handler)
         self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
         self._offset = 1000
 
     @property

@@ -94,7 +94,7 @@ def test_admin_with_account_gets_status_privately(world_with_accounts, mediawiki
         admin.say(w["nick"], f"status {applicant}")  # by private message too
         wait_until(lambda: len(said(admin, w["nick"], mark2, account)) >= 3, 20, "status again", w["bot"].log)
         third = [t for _, t in said(admin, w["nick"], mark2, account)][2]
-        assert f"email: received" in third and f"by {account[0]}{ZW}{account[1:]}" in third
+        assert "email: received" in third and f"by {account[0]}{ZW}{account[1:]}" in third
         assert "decision: approved" in third and "differs from the page: open" in third
         # who waits: the pending list, privately
         mark3 = len(admin.messages)

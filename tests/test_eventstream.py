@@ -12,7 +12,7 @@ import socket
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from localhttp import QuietHandler, serve
 from pathlib import Path
 
 import pytest
@@ -46,12 +46,7 @@ class SSEServer:
         self.closing = threading.Event()
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
+        class Handler(QuietHandler):
             def do_GET(self):
                 server.connections.append(dict(self.headers))
                 plan = server.plans.pop(0) if server.plans else ["hold"]
@@ -72,11 +67,7 @@ class SSEServer:
                 self._chunk(b":ok\n\n")
                 for step in plan:
                     if step == "drop":
-                        self.close_connection = True
-                        try:
-                            self.connection.shutdown(socket.SHUT_RDWR)
-                        except OSError:
-                            pass
+                        self.drop()
                         return
                     if step == "hold":
                         server.closing.wait(30)
@@ -93,10 +84,7 @@ class SSEServer:
                 except OSError:
                     pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02},
-                         daemon=True).start()
+        self.httpd = serve(Handler, poll_interval=0.02)
 
     @property
     def url(self) -> str:

@@ -9,7 +9,6 @@ import pytest
 from supybot import conf, ircmsgs
 from supybot.test import ChannelPluginTestCase, timeFastForward
 
-from OTRSHelp.store import Store
 from OTRSHelp.tracker import Tracker
 from pagebuilder import App, Page, Rev, at, days_ago, sig
 

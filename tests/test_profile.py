@@ -23,8 +23,6 @@ from OTRSHelp.profile import Profile, ProfileCache, fetch_profile  # noqa: E402
 from OTRSHelp.wikiclient import WikiClient, WikiError  # noqa: E402
 from test_wikiclient import FakeWiki, Reply, Sleeps, recorded  # noqa: E402
 
-from realservers import mediawiki  # noqa: E402,F401  (shared, session scoped)
-
 
 @pytest.fixture
 def fake():

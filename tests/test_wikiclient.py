@@ -20,7 +20,7 @@ import time
 import uuid
 from collections import deque
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from localhttp import QuietHandler, serve
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -40,7 +40,6 @@ from OTRSHelp.wikiclient import (  # noqa: E402
     default_user_agent,
 )
 
-from realservers import mediawiki  # noqa: E402,F401  (shared, session scoped)
 
 RECORDED = HERE / "recorded"
 
@@ -79,12 +78,8 @@ class FakeWiki:
         self._count_lock = threading.Lock()
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
+        class Handler(QuietHandler):
             wbufsize = 1 << 16  # headers and body in one send: no delayed-ACK stalls
-
-            def log_message(self, *args):  # keep pytest output quiet
-                pass
 
             def do_GET(self):
                 parts = urlsplit(self.path)
@@ -96,11 +91,7 @@ class FakeWiki:
                 try:
                     action = fake.script.popleft() if fake.script else fake.route(params)
                     if isinstance(action, Drop):
-                        self.close_connection = True
-                        try:
-                            self.connection.shutdown(socket.SHUT_RDWR)
-                        except OSError:
-                            pass
+                        self.drop()
                         return
                     if action.delay:
                         time.sleep(action.delay)
@@ -123,11 +114,7 @@ class FakeWiki:
                     with fake._count_lock:
                         fake.in_flight -= 1
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02},
-                                       daemon=True)
-        self.thread.start()
+        self.server = serve(Handler, poll_interval=0.02)
 
     @property
     def api_url(self) -> str:
