@@ -184,8 +184,6 @@ def registry_lines(st: Settings) -> list[str]:
         "supybot.reply.whenAddressedBy.nick": "True",
         "supybot.reply.whenNotCommand": "False",
         "supybot.reply.error.detailed": "False",
-        "supybot.abuse.flood.command": "False",
-        "supybot.abuse.flood.command.invalid": "False",
         "supybot.protocols.irc.throttleTime": "0.5",
         "supybot.drivers.poll": "0.1",  # lines from the poller thread go out within 0.1 s
         "supybot.drivers.maxReconnectWait": "120",
