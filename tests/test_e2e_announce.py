@@ -236,3 +236,33 @@ def test_irc_server_gone_for_a_while_loses_nothing(mediawiki, tmp_path):
             assert len(s.lines()) == 1, s.lines()
         finally:
             s.close()
+
+
+def test_hostile_text_reaches_the_channel_harmless(scene):
+    """A heading with a bidi override, a signature whose display text
+    claims another name, control characters and a very long statement:
+    one readable line, nothing that reorders or formats the channel."""
+    scene.start_bot()
+    time.sleep(2)
+    t = now_min()
+    evil = App("Evil Editor", t, heading="Evil Editor\u202e")
+    evil.lines.append("*{{support}} \x02\x0304,1LOUD\x0f\x01ACTION pings everyone\x01 " + "spam " * 400
+                      + f"[[User:Mallory Example|<span style='color:red'>VRT Admin</span>]] {stamp_of(t)}")
+    scene.page.apps.append(evil)
+    scene.edit("Mallory Example")
+    scene.wait_line("New VRT application")
+    scene.wait_line("supports")
+    time.sleep(1)
+    for line in scene.lines():
+        assert len(line.encode("utf-8")) <= 400
+        assert not any(ch in line for ch in "\u202e\x02\x03\x0f\x01\r\n")
+        assert "diff=" in line or "#Evil_Editor" in line  # the link survives the cut
+    vote = next(l for l in scene.lines() if "supports" in l)
+    assert vote.startswith(f"M{ZW}allory Example supports the application of E{ZW}vil Editor")
+    assert "VRT Admin" not in vote  # the signer, not the display text
+
+
+def stamp_of(t):
+    from pagebuilder import stamp
+
+    return stamp(t)
