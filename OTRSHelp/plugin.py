@@ -479,12 +479,22 @@ class OTRSHelp(callbacks.Plugin):
             on = self.registryValue("announce", channel, irc.network)
             irc.reply(_("Announcements in %s are %s.") % (channel, "on" if on else "off"))
             return
+        if not self._is_channel_op(irc, msg, channel):
+            irc.errorNoCapability(ircdb.makeChannelCapability(channel, "op"), Raise=False)
+            return
         self.setRegistryValue("announce", state == "on", channel=channel, network=irc.network)
         irc.replySuccess()
         if state == "on":
             self.announce_pending(irc)
-    announce = wrap(announce, [("checkChannelCapability", "op"),
-                               optional(("literal", ("on", "off")))])
+    announce = wrap(announce, ["channel", optional(("literal", ("on", "off")))])
+
+    def _is_channel_op(self, irc, msg, channel) -> bool:
+        """Channel ops as IRC shows them (+o, given by ChanServ to the
+        channel's registered ops), or the bot's own #channel,op capability."""
+        chan = irc.state.channels.get(channel)
+        if chan is not None and chan.isOp(msg.nick):
+            return True
+        return ircdb.checkCapability(msg.prefix, ircdb.makeChannelCapability(channel, "op"))
 
     def poll(self, irc, msg, args):
         """takes no arguments

@@ -254,6 +254,12 @@ class AdminCommandsTestCase(ChannelPluginTestCase):
     def testAnnounceSwitchNeedsOps(self):
         self.assertRegexp("otrshelp announce off", "op", frm=NOCAP)
         self.assertRegexp("otrshelp announce", "on")
+        # a channel operator (+o from ChanServ) may switch it off
+        self.irc.feedMsg(ircmsgs.join(self.channel, prefix=NOCAP))
+        self.irc.feedMsg(ircmsgs.IrcMsg(prefix="ChanServ!ChanServ@services.", command="MODE",
+                                        args=(self.channel, "+o", "stranger")))
+        self.assertNotError("otrshelp announce off", frm=NOCAP)
+        self.assertRegexp("otrshelp announce", "off")
 
 
 class AdminChannelTestCase(ChannelPluginTestCase):
