@@ -54,8 +54,8 @@ from OTRSHelp import admin  # noqa: E402
 from OTRSHelp.announce import Links  # noqa: E402
 from OTRSHelp.names import username_key  # noqa: E402
 from OTRSHelp.profile import Profile  # noqa: E402
-from OTRSHelp.store import (ApplicationRow, CommentRow, RecordRow, Store,  # noqa: E402
-                            current_votes, unanswered_questions)
+from OTRSHelp.parser import current_votes, unanswered_questions  # noqa: E402
+from OTRSHelp.store import ApplicationRow, CommentRow, RecordRow, Store  # noqa: E402
 
 GOAL_MS = 20.0
 N_APPS = 10_000
