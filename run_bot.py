@@ -155,32 +155,19 @@ def _escape(value: str) -> str:
     return str(value).encode("unicode_escape").decode("ascii")
 
 
-def registry_lines(st: Settings) -> list[str]:
+def registry_lines(st: Settings, site_conf: Path = ROOT / "conf" / "otrshelp.conf") -> list[str]:
     """The registry the bot starts with. Secrets are not in it: run_bot
     sets the SASL password in memory after the registry is read."""
     home = st.home
     net = f"supybot.networks.{st.network}"
     plugins = ["Admin", "Channel", "Config", "Misc", "NickAuth", "Owner", "User", "OTRSHelp"]
+    # built-in defaults, then the site's conf/otrshelp.conf, then what comes
+    # from the environment (the environment always wins)
     values: dict[str, str] = {
-        "supybot.nick": st.nick,
         "supybot.ident": "otrshelp",
         "supybot.user": "OTRSHelp, the VRT recruiting bot",
-        "supybot.networks": st.network,
-        f"{net}.servers": f"{st.server}:{st.port}",
-        f"{net}.ssl": str(st.tls),
-        f"{net}.channels": " ".join(st.channels),
-        f"{net}.sasl.username": st.sasl_user,
         f"{net}.sasl.mechanisms": "PLAIN",
         f"{net}.capabilities": "account-tag extended-join account-notify message-tags",
-        "supybot.directories.conf": str(home / "conf"),
-        "supybot.directories.data": str(home / "data"),
-        "supybot.directories.data.tmp": str(home / "data" / "tmp"),
-        "supybot.directories.data.web": str(home / "web"),
-        "supybot.directories.backup": str(home / "backup"),
-        "supybot.directories.log": str(home / "logs"),
-        "supybot.directories.plugins": f"{ROOT},{ROOT / 'plugins'}",
-        "supybot.plugins": " ".join(plugins),
-        "supybot.reply.whenAddressedBy.chars": st.prefix,
         "supybot.reply.whenAddressedBy.nick": "True",
         "supybot.reply.whenNotCommand": "False",
         "supybot.reply.error.detailed": "False",
@@ -192,21 +179,34 @@ def registry_lines(st: Settings) -> list[str]:
         "supybot.log.level": "INFO",
         "supybot.log.plugins.individualLogfiles": "False",
         "supybot.databases.users.allowUnregistration": "False",
-        "supybot.commands.defaultPlugins.status": "OTRSHelp",
-        "supybot.commands.defaultPlugins.announce": "OTRSHelp",
-        "supybot.commands.defaultPlugins.apply": "OTRSHelp",
-        "supybot.commands.defaultPlugins.note": "OTRSHelp",
-        "supybot.commands.defaultPlugins.faq": "OTRSHelp",
-        "supybot.commands.defaultPlugins.queue": "OTRSHelp",
+    }
+    for command in ("status", "announce", "apply", "note", "faq", "queue"):
+        values[f"supybot.commands.defaultPlugins.{command}"] = "OTRSHelp"
+    for p in plugins:
+        values[f"supybot.plugins.{p}"] = "True"
+    values.update(_conf_file_values(site_conf))
+    values.update({
+        "supybot.nick": st.nick,
+        "supybot.networks": st.network,
+        f"{net}.servers": f"{st.server}:{st.port}",
+        f"{net}.ssl": str(st.tls),
+        f"{net}.channels": " ".join(st.channels),
+        f"{net}.sasl.username": st.sasl_user,
+        "supybot.directories.conf": str(home / "conf"),
+        "supybot.directories.data": str(home / "data"),
+        "supybot.directories.data.tmp": str(home / "data" / "tmp"),
+        "supybot.directories.data.web": str(home / "web"),
+        "supybot.directories.backup": str(home / "backup"),
+        "supybot.directories.log": str(home / "logs"),
+        "supybot.directories.plugins": f"{ROOT},{ROOT / 'plugins'}",
+        "supybot.plugins": " ".join(plugins),
+        "supybot.reply.whenAddressedBy.chars": st.prefix,
         "supybot.plugins.OTRSHelp.wikiApi": st.wiki_api,
         "supybot.plugins.OTRSHelp.page": st.page,
         "supybot.plugins.OTRSHelp.eventStream": st.eventstream,
         "supybot.plugins.OTRSHelp.pollSeconds": str(st.poll_seconds),
         "supybot.plugins.OTRSHelp.contact": st.contact,
-    }
-    for p in plugins:
-        values[f"supybot.plugins.{p}"] = "True"
-    values.update(_conf_file_values(ROOT / "conf" / "otrshelp.conf"))
+    })
     values.update(st.extra)
     return [f"{k}: {_escape(v)}" for k, v in values.items()]
 
@@ -285,8 +285,8 @@ def _unsaved(cls: type) -> type:
     return Unsaved
 
 
-def run_bot(st: Settings) -> int:
-    conf_file = prepare_home(st)
+def run_bot(st: Settings, conf_file: Path) -> int:
+    """Start Limnoria on the registry prepare_home wrote; returns on exit."""
     if st.db:
         os.environ["OTRSHELP_DB"] = st.db
     os.environ["OTRSHELP_HOME"] = str(st.home)
@@ -421,10 +421,14 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_faq(args)
     try:
         settings = load_settings()
+        conf_file = prepare_home(settings)
     except ConfigError as e:
         print(f"run_bot.py: {e}", file=sys.stderr)
         return 2
-    return run_bot(settings)
+    except OSError as e:
+        print(f"run_bot.py: OTRSHELP_HOME: cannot prepare {e.filename}: {e.strerror}", file=sys.stderr)
+        return 2
+    return run_bot(settings, conf_file)
 
 
 if __name__ == "__main__":

@@ -574,3 +574,25 @@ def test_scan_page_with_the_wiki_down_is_one_clear_line(home: Path) -> None:
     no_traceback(p)
     assert p.returncode == 1
     assert p.stderr.strip().splitlines()[-1].startswith("scan: Wiki API request")
+
+
+def test_site_conf_beats_defaults_and_the_environment_beats_it(tmp_path: Path) -> None:
+    site = tmp_path / "otrshelp.conf"
+    site.write_text("# a comment\nsupybot.plugins.OTRSHelp.answerDelay: 3\n"
+                    "supybot.plugins.OTRSHelp.adminChannel: #vrt-admins\n"
+                    "supybot.plugins.OTRSHelp.page: Some/Other page\n"
+                    "supybot.protocols.irc.throttleTime: 1.0\n", encoding="utf-8")
+    st = load_settings({"OTRSHELP_PAGE": "Volunteer Response Team/Volunteering", "OTRSHELP_HOME": str(tmp_path)})
+    lines = registry_lines(st, site)
+    assert "supybot.plugins.OTRSHelp.answerDelay: 3" in lines
+    assert "supybot.plugins.OTRSHelp.adminChannel: #vrt-admins" in lines
+    assert "supybot.protocols.irc.throttleTime: 1.0" in lines
+    assert "supybot.plugins.OTRSHelp.page: Volunteer Response Team/Volunteering" in lines
+    assert not any(l.startswith("supybot.plugins.OTRSHelp.page: Some") for l in lines)
+
+
+def test_a_broken_site_conf_is_one_clear_line(tmp_path: Path) -> None:
+    site = tmp_path / "otrshelp.conf"
+    site.write_text("answerDelay = 3\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"otrshelp.conf:1: expected 'supybot.name: value'"):
+        registry_lines(load_settings({"OTRSHELP_HOME": str(tmp_path)}), site)
