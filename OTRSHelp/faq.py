@@ -185,8 +185,16 @@ def _stem(word: str) -> str:
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
             if suffix == "s" and word.endswith("ss"):
                 return word
-            return word[: -len(suffix)] + repl
+            stem = word[: -len(suffix)] + repl
+            if suffix in ("ing", "ed") and stem[-1] == stem[-2] and stem[-1] in _UNDOUBLE:
+                stem = stem[:-1]  # "getting" -> "get", "submitted" -> "submit"
+            return stem
     return word
+
+
+# Consonants English doubles before -ing/-ed (not l, s, d, f, z: "calling",
+# "passing", "adding", "staffing" keep their double letter).
+_UNDOUBLE = frozenset("bgmnprt")
 
 
 _PART_RE = re.compile(r"[a-z0-9]+")
@@ -197,12 +205,42 @@ def _stem_compound(word: str) -> str:
     return _PART_RE.sub(lambda m: _stem(m.group()), word)
 
 
+# The team's full name is the acronym: "what does the volunteer response team
+# do" must meet "what vrt do", and its words must not count as "volunteer"
+# (apply) or "response" (how-long).  Longest first; the last word may carry a
+# plural or possessive "s".
+_NAME_SYNONYMS: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("volunteer", "response", "team"), "vrt"),
+    (("volunteers", "response", "team"), "vrt"),
+    (("volunteer", "response", "teams"), "vrt"),
+    (("response", "team"), "vrt"),
+    (("response", "teams"), "vrt"),
+)
+
+
+def _collapse_names(words: list[str]) -> list[str]:
+    if "response" not in words:
+        return words
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        for seq, repl in _NAME_SYNONYMS:
+            if tuple(words[i:i + len(seq)]) == seq:
+                out.append(repl)
+                i += len(seq)
+                break
+        else:
+            out.append(words[i])
+            i += 1
+    return out
+
+
 def _words(text: str) -> list[str]:
     """Folded words with shorthand expanded; compounds ("info-de") kept whole."""
     out: list[str] = []
     for raw in _TOKEN_RE.findall(_fold(text)):
         out.extend(_EXPAND.get(raw, (raw,)))
-    return out
+    return _collapse_names(out)
 
 
 def _key(text: str) -> str:
@@ -348,7 +386,39 @@ könnte konnte muss darf soll sollte gibt brauche braucht ist sind hat habe wei�
 kennt woher
 hoe wat waar wanneer waarom welke welk kan kun kunnen moet mag zijn heb heeft weet ben wordt
 word hebben
+reicht geht klappt zählt lohnt stimmt bekomme bekommt wird werde soll sollte
+duurt krijg krijgt werkt telt volstaat klopt geldt gaat
 """.split())
+
+# A later clause ("im new here, where do I ...") is a question when it opens
+# with a question word, possibly after a preposition ("an welche Adresse",
+# "for how long"), or with an auxiliary followed by its subject ("..., can I
+# still join", "..., kann ich mich nochmal bewerben").  A bare auxiliary is not
+# enough there: "..., will do", "..., have a nice day", "..., habe aber ...".
+_WH = frozenset(_fold(w) for w in """
+how what where when why who whom which wie was wo wann warum wieso weshalb welche welcher
+welches welchen welchem wer wen wem woher hoe wat waar wanneer waarom welke welk
+""".split())
+_PREPOSITIONS = frozenset(_fold(w) for w in """
+to for with at from in on about by an auf mit bei für fur von zu nach über uber aan op met bij
+voor van naar over
+""".split())
+_AUX = (_OPENERS - _WH) - frozenset(_fold(w) for w in """
+any anyone anybody someone somebody wondering
+""".split())
+_SUBJECTS = frozenset(_fold(w) for w in """
+i you we it this that there one someone anyone ich du man es das wir ihr jemand ik je jij u
+het dat er we men iemand
+""".split())
+# English puts auxiliary before subject only in questions, anywhere in the
+# line: "im 15 can i still join".  (German and Dutch invert in statements
+# too, "dann kann ich ...", so for them only the clause start counts.)
+_INVERSIONS = tuple(" " + p + " " for p in (
+    "can i", "could i", "may i", "should i", "must i", "would i", "am i", "can we",
+    "should we", "can one", "is it possible", "is that normal", "is it normal",
+    "do i need", "do i have", "do you need", "do you have to", "does one",
+))
+_CLAUSE_RE = re.compile(r"[,;:!.()]+(?=\s|$)|\s[-\u2013\u2014]+\s|\s(?:but|and|aber|und|maar|en)\s")
 
 _QUESTION_PATTERNS = tuple(" " + _fold(p) + " " for p in (
     "how do i", "how can i", "how to", "i want to", "i would like to", "id like to",
@@ -367,9 +437,20 @@ _GENERIC_YOU = frozenset("required allowed supposed able verplicht verpflichtet 
 _STRONG_DOMAIN = tuple(_phrase(t) for t in (
     "vrt", "vrts", "otrs", "queue", "queues", "warteschlange", "warteschlangen", "wachtrij",
     "wachtrijen", "support-team", "volunteers-vrt", "volunteers-otrs", "vrt-wiki",
-    "otrswiki", "ticket", "tickets", "volunteer response team",
+    "otrswiki", "ticket", "tickets", "volunteer response team", "response team",
 ))
 _STRONG_PREFIXES = ("info-", "permissions-", "vrt-", "otrs-", "vrts-")
+# Agent chatter: a ticket or queue plus a word for working it.  Newcomers ask
+# about queues; agents merge, escalate and split the backlog.
+_WORK_OBJECTS = tuple(_phrase(t) for t in (
+    "ticket", "tickets", "queue", "queues", "warteschlange", "wachtrij", "wachtrijen",
+))
+_AGENT_WORK = tuple(_fold(w) for w in """
+merg duplicat dupe backlog escalat spam reopen unlock snooz closed closing reassign unassign
+zusammengef zusammenf duplikat
+dublett samengevoeg samenvoeg achterstand ruckstau rückstau
+""".split())
+_AGENT_PHRASES = tuple(_phrase(t) for t in ("on duty", "im dienst", "dienst hebben"))
 # Without a VRT word, only application verbs count: "join" is used for
 # channels, calls and meetups too ("can I join the call later?").
 _JOIN_DOMAIN = frozenset(_phrase(t)[0] for t in (
@@ -797,7 +878,26 @@ class KnowledgeBase:
         if i < len(words) and words[i] in _OPENERS:
             return True
         padded = " " + " ".join(words) + " "
-        return any(p in padded for p in _QUESTION_PATTERNS)
+        if any(p in padded for p in _QUESTION_PATTERNS) or any(p in padded for p in _INVERSIONS):
+            return True
+        clauses = _CLAUSE_RE.split(text)
+        return any(self._clause_asks(_words(c)) for c in clauses)
+
+    @staticmethod
+    def _clause_asks(words: list[str]) -> bool:
+        """A clause that opens like a question: question word (after at most one
+        preposition), or auxiliary + subject (see _WH, _AUX, _SUBJECTS)."""
+        i = 0
+        while i < len(words) and words[i] in _GREETINGS:
+            i += 1
+        if i < len(words) and words[i] in _PREPOSITIONS:
+            i += 1
+            return i < len(words) and words[i] in _WH
+        if i >= len(words):
+            return False
+        if words[i] in _WH:
+            return True
+        return words[i] in _AUX and i + 1 < len(words) and words[i + 1] in _SUBJECTS
 
     def _is_for_someone_else(self, text: str) -> bool:
         """Lines addressed to a nick ("Foo: did you...") or asking "did you / have you"."""
@@ -812,6 +912,15 @@ class KnowledgeBase:
             nxt = words[i + 2] if i + 2 < len(words) else ""
             return nxt not in _GENERIC_YOU
         return False
+
+    @staticmethod
+    def _is_agent_talk(line: _Line) -> bool:
+        """Agents working a queue ("can someone merge these tickets", "who is on duty")."""
+        if not any(line.has_phrase(t) for t in _WORK_OBJECTS) and not any(
+                w.startswith(_STRONG_PREFIXES) for w in line.raws):
+            return False
+        return any(w.startswith(_AGENT_WORK) for w in line.raws) or any(
+            line.has_phrase(t) for t in _AGENT_PHRASES)
 
     def _in_domain(self, line: _Line) -> bool:
         """Does the line talk about the VRT (or, in this channel, about joining)?"""
@@ -837,7 +946,7 @@ class KnowledgeBase:
         if not self.is_question(line) or _TICKET_RE.search(line) or self._is_for_someone_else(line):
             return None
         analysed = self._line(line)
-        if not self._in_domain(analysed):
+        if not self._in_domain(analysed) or self._is_agent_talk(analysed):
             return None
         scores = self._scores(analysed, strict=True)
         if not scores:

@@ -323,3 +323,47 @@ def test_match_chat_is_fast(kb, lines):
             kb.match_chat(t)
     per_line_ms = (time.perf_counter() - start) * 1000 / (5 * len(texts))
     assert per_line_ms < 2.0, per_line_ms
+
+
+# ------------------------------------------------------- generic rules (round 4)
+
+@pytest.mark.parametrize("line", [
+    "im 15 can i still join vrt",                                # English inversion mid-line
+    "my vrt application got declined, can i try again",          # question after a statement
+    "sorry newbie here, what does the vrt actually do",
+    "an welche email adresse schicke ich die vrt bewerbung",     # preposition + question word
+    "meine vrt bewerbung wurde abgelehnt, kann ich mich nochmal bewerben",
+    "reicht es wenn ich nur deutsch spreche",                    # German verb-first question
+])
+def test_questions_without_question_mark(kb, line):
+    assert kb.is_question(line)
+
+
+@pytest.mark.parametrize("line", [
+    "sent my application to vrt, will wait now",
+    "ok i applied for vrt, have a nice day all",
+    "dann kann ich mich ja beim vrt bewerben",   # German inverts in statements too
+    "nu moet ik wachten op het vrt, prima",
+])
+def test_statements_with_clauses_stay_silent(kb, line):
+    assert kb.match_chat(line) is None
+
+
+def test_agent_talk_about_queues_stays_silent(kb):
+    assert kb.match_chat("can someone merge these two tickets in permissions-commons") is None
+    assert kb.match_chat("who is on duty in the permissions queue today") is None
+    # a newcomer asking about the same queue still gets an answer
+    assert kb.match_chat("what does the permissions-commons queue do").topic == "permissions-queues"
+
+
+def test_team_name_is_the_acronym(kb):
+    m = kb.match_chat("what does the volunteer response team actually do")
+    assert m and m.topic == "what-is-vrt"
+    assert kb.match_chat("are there any requirements to join the response team").topic == "requirements"
+
+
+def test_stem_undoubles_after_ing_and_ed():
+    from OTRSHelp.faq import _stem
+    assert _stem("getting") == _stem("get") == "get"
+    assert _stem("submitted") == _stem("submit")
+    assert _stem("calling") == "call" and _stem("passing") == "pass"
