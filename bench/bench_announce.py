@@ -42,7 +42,6 @@ import argparse
 import os
 import random
 import signal
-import sqlite3
 import statistics
 import sys
 import tempfile
@@ -50,7 +49,6 @@ import threading
 import time
 import uuid
 from contextlib import ExitStack
-from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -60,9 +58,10 @@ sys.path.insert(0, os.path.join(ROOT, "tests"))
 
 import requests  # noqa: E402
 
-from botprocess import BotProcess, StreamServer, recentchange, wait_until  # noqa: E402
+import botprocess  # noqa: E402
+from botprocess import StreamServer, now_min, recentchange, wait_until  # noqa: E402
 from pagebuilder import App, Page, sig  # noqa: E402
-from realservers import IrcPerson, IrcServer, MediaWikiServer  # noqa: E402
+from realservers import IrcServer, MediaWikiServer  # noqa: E402
 
 from OTRSHelp.store import Store  # noqa: E402
 from OTRSHelp.tracker import Tracker  # noqa: E402
@@ -77,10 +76,6 @@ GOAL_IDLE_BYTES = 2048
 CONTACT = "otrshelp-bench@example.org"
 
 
-def now_min() -> datetime:
-    return datetime.now(timezone.utc).replace(second=0, microsecond=0)
-
-
 def fmt_s(values: list[float]) -> str:
     if not values:
         return "no samples"
@@ -92,70 +87,22 @@ def fmt_s(values: list[float]) -> str:
 # edit -> line latency
 # ---------------------------------------------------------------------------
 
-class Scene:
-    """A page, a channel, the bot and one person watching (as in test_e2e_announce)."""
+class Scene(botprocess.Scene):
+    """The end-to-end tests' scene, with a timed edit."""
 
     def __init__(self, wiki: MediaWikiServer, ircd: IrcServer, home: Path, *,
                  stream_url: str = "", poll: int = 60) -> None:
-        tag = uuid.uuid4().hex[:6]
-        self.wiki = wiki
-        self.tag = tag
-        self.channel = f"#bench-{tag}"
-        self.title = f"Volunteer Response Team/Volunteering bench {tag}"
-        self.editor = f"Bench Editor {tag}"
-        t = now_min()
-        self.page = Page([App("Alice Example", t), App("Bob Example", t)])
-        self.revid = wiki.edit(self.title, self.page.text(), self.editor, "create")
-        self.nick = f"OTRSB{tag[:4]}"
-        env = {
-            "OTRSHELP_NICK": self.nick,
-            "OTRSHELP_IRC_SERVER": f"{HOST}:{ircd.port}",
-            "OTRSHELP_IRC_TLS": "false",
-            "OTRSHELP_CHANNELS": self.channel,
-            "OTRSHELP_WIKI_API": wiki.api_url,
-            "OTRSHELP_PAGE": self.title,
-            "OTRSHELP_EVENTSTREAM": stream_url,
-            "OTRSHELP_POLL_SECONDS": str(poll),
-            "OTRSHELP_CONTACT": CONTACT,
-        }
-        self.home = home
-        self.irc_port = ircd.port
-        self.bot = BotProcess(env, home)
-        self.person: IrcPerson | None = None
-
-    def start(self) -> None:
-        self.person = IrcPerson(HOST, self.irc_port, f"watch{self.tag[:4]}")
-        self.person.join(self.channel)
-        mark = len(self.person.events)
-        self.bot.start()
-        self.person.wait_for_event(
-            lambda e: e.type == "join" and e.source.nick == self.nick and e.target == self.channel,
-            timeout=60, since=mark)
-        # the first poll has read (seeded) the page: only then do edits count as new
-        wait_until(lambda: self.stored_revid() == self.revid, 60,
-                   f"the bot to read revision {self.revid}", self.bot.log)
-
-    def stored_revid(self) -> int | None:
-        db = self.home / "data" / "otrshelp.sqlite3"
-        if not db.exists():
-            return None
-        try:
-            with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1) as conn:
-                row = conn.execute("SELECT last_revid FROM page_state WHERE id = 1").fetchone()
-            return row[0] if row else None
-        except sqlite3.Error:
-            return None
+        super().__init__(wiki, ircd, home, stream_url=stream_url, poll=poll, prefix="bench")
+        self.editor = f"Bench Editor {self.tag}"
 
     def edit_and_wait(self, i: int, mode: str, stream: StreamServer | None,
                       stream_delay: float, timeout: float) -> float:
         """One support vote; seconds from the edit's API response to the line."""
-        assert self.person is not None
         voter = f"Voter {i} {mode}"
         self.page.apps[i % 2].lines.append(f"*{{{{support}}}} Yes ({i}). {sig(voter, now_min())}")
         mark = len(self.person.messages)
-        revid = self.wiki.edit(self.title, self.page.text(), self.editor, f"bench edit {i}")
+        revid = self.edit(self.editor, f"bench edit {i}")
         saved = time.monotonic()
-        self.revid = revid
         if stream is not None:
             event = recentchange("metawiki", self.title, self.editor, revid, revid - 1)
             if stream_delay > 0:
@@ -169,13 +116,6 @@ class Scene:
             timeout, since=mark)
         return time.monotonic() - saved
 
-    def close(self) -> None:
-        try:
-            self.bot.kill(signal.SIGTERM)
-        finally:
-            if self.person is not None:
-                self.person.close()
-
 
 def run_latency(mode: str, wiki: MediaWikiServer, ircd: IrcServer, tmp: Path, *, edits: int,
                 poll: int, stream_delay: float, rng: random.Random,
@@ -185,7 +125,7 @@ def run_latency(mode: str, wiki: MediaWikiServer, ircd: IrcServer, tmp: Path, *,
     try:
         scene = Scene(wiki, ircd, tmp / f"var-{mode}",
                       stream_url=stream.url if stream else "", poll=poll)
-        scene.start()
+        scene.start_bot()
         if stream is not None:
             wait_until(lambda: len(stream.connections) >= 1, 30, "the bot to open the stream",
                        scene.bot.log)

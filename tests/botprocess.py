@@ -10,16 +10,21 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
 import time
 import uuid
+from datetime import datetime, timezone
 from localhttp import QuietHandler, serve
 from pathlib import Path
 from typing import Callable
 
 import requests
+
+from pagebuilder import App, Page
+from realservers import IrcPerson
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -238,3 +243,87 @@ def wait_until(pred: Callable[[], bool], timeout: float, what: str, log: Callabl
             return
         time.sleep(0.1)
     raise AssertionError(f"timed out after {timeout} s waiting for {what}\n--- bot log ---\n{log()[-4000:]}")
+
+
+def now_min() -> datetime:
+    """Now, to the minute: signatures carry no seconds."""
+    return datetime.now(timezone.utc).replace(second=0, microsecond=0)
+
+
+class Scene:
+    """A volunteering page on a real wiki, a channel, the bot started by
+    run_bot.py and one person watching. The page is created under its old
+    name and moved, as happened on Meta, and the bot is told the old name."""
+
+    def __init__(self, wiki, ircd, home: Path, *, api_url: str | None = None, stream_url: str = "",
+                 poll: int = 1, extra_env: dict[str, str] | None = None, prefix: str = "vrt") -> None:
+        tag = uuid.uuid4().hex[:6]
+        self.tag = tag
+        self.wiki = wiki
+        self.channel = f"#{prefix}-{tag}"
+        self.title = f"Volunteer Response Team/Volunteering {tag}"
+        self.old_title = f"OTRS/Volunteering {tag}"
+        t = now_min()
+        self.page = Page([App("Alice Example", t), App("Bob", t)])
+        wiki.edit(self.old_title, self.page.text(), "Page Creator", "create")
+        wiki.move(self.old_title, self.title, "Page Creator")
+        self.revid = wiki.api(action="query", prop="info", titles=self.title)["query"]["pages"][0]["lastrevid"]
+        env = {
+            "OTRSHELP_NICK": f"OTRSHelp{tag[:3]}",
+            "OTRSHELP_IRC_SERVER": f"127.0.0.1:{ircd.port}",
+            "OTRSHELP_IRC_TLS": "false",
+            "OTRSHELP_CHANNELS": self.channel,
+            "OTRSHELP_WIKI_API": api_url or wiki.api_url,
+            "OTRSHELP_PAGE": self.old_title,
+            "OTRSHELP_EVENTSTREAM": stream_url,
+            "OTRSHELP_POLL_SECONDS": str(poll),
+            "OTRSHELP_CONTACT": "otrshelp-tests@example.org",
+            **(extra_env or {}),
+        }
+        self.nick = env["OTRSHELP_NICK"]
+        self.home = home
+        self.bot = BotProcess(env, home)
+        self.person = IrcPerson("127.0.0.1", ircd.port, f"watcher{tag[:4]}")
+        self.person.join(self.channel)
+
+    def start_bot(self) -> None:
+        """Start the bot; return once it has joined and read the page as it
+        is (that first read announces nothing), so later edits are new."""
+        mark = len(self.person.events)
+        self.bot.start()
+        self.person.wait_for_event(
+            lambda e: e.type == "join" and e.source.nick == self.nick and e.target == self.channel,
+            timeout=60, since=mark)
+        wait_until(lambda: (self.stored_revid() or 0) >= self.revid, 60,
+                   f"the bot to read revision {self.revid}", self.bot.log)
+
+    def stored_revid(self) -> int | None:
+        """The last revision the bot has processed, from its SQLite file."""
+        db = self.home / "data" / "otrshelp.sqlite3"
+        if not db.exists():
+            return None
+        try:
+            with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1) as conn:
+                row = conn.execute("SELECT last_revid FROM page_state WHERE id = 1").fetchone()
+            return row[0] if row else None
+        except sqlite3.Error:
+            return None
+
+    def lines(self) -> list[str]:
+        return [text for kind, src, target, text in self.person.messages
+                if src == self.nick and target == self.channel]
+
+    def wait_line(self, needle: str, timeout: float = 30) -> str:
+        wait_until(lambda: any(needle in l for l in self.lines()), timeout,
+                   f"a line with {needle!r}; got {self.lines()}", self.bot.log)
+        return next(l for l in self.lines() if needle in l)
+
+    def edit(self, user: str, summary: str = "test edit") -> int:
+        self.revid = self.wiki.edit(self.title, self.page.text(), user, summary)
+        return self.revid
+
+    def close(self) -> None:
+        try:
+            self.bot.kill(signal.SIGTERM)
+        finally:
+            self.person.close()

@@ -9,88 +9,25 @@ from __future__ import annotations
 
 import signal
 import time
-import uuid
 
 import pytest
 
-from botprocess import BotProcess, FaultyProxy, StreamServer, recentchange, wait_until
-from pagebuilder import App, Page, sig
+from botprocess import FaultyProxy, Scene, StreamServer, now_min, recentchange, wait_until
+from pagebuilder import App, sig
 from realservers import IrcPerson
 
 ZW = "\u200b"
 
 
-def now_min():
-    from datetime import datetime, timezone
-
-    return datetime.now(timezone.utc).replace(second=0, microsecond=0)
-
-
-class Scene:
-    """A wiki page, a channel, the bot and one person watching."""
-
-    def __init__(self, mediawiki, ircd, tmp_path, *, api_url=None, stream_url="", poll=1, extra_env=None):
-        tag = uuid.uuid4().hex[:6]
-        self.mediawiki = mediawiki
-        self.channel = f"#vrt-{tag}"
-        self.title = f"Volunteer Response Team/Volunteering {tag}"
-        self.old_title = f"OTRS/Volunteering {tag}"
-        t = now_min()
-        self.page = Page([App("Alice Example", t), App("Bob", t)])
-        # the page was created under its old name and moved, as on Meta
-        mediawiki.edit(self.old_title, self.page.text(), "Page Creator", "create")
-        mediawiki.move(self.old_title, self.title, "Page Creator")
-        env = {
-            "OTRSHELP_NICK": f"OTRSHelp{tag[:3]}",
-            "OTRSHELP_IRC_SERVER": f"127.0.0.1:{ircd.port}",
-            "OTRSHELP_IRC_TLS": "false",
-            "OTRSHELP_CHANNELS": self.channel,
-            "OTRSHELP_WIKI_API": api_url or mediawiki.api_url,
-            "OTRSHELP_PAGE": self.old_title,
-            "OTRSHELP_EVENTSTREAM": stream_url,
-            "OTRSHELP_POLL_SECONDS": str(poll),
-            "OTRSHELP_CONTACT": "otrshelp-tests@example.org",
-            **(extra_env or {}),
-        }
-        self.nick = env["OTRSHELP_NICK"]
-        self.bot = BotProcess(env, tmp_path / "var")
-        self.person = IrcPerson("127.0.0.1", ircd.port, f"watcher{tag[:4]}")
-        self.person.join(self.channel)
-
-    def start_bot(self):
-        mark = len(self.person.events)
-        self.bot.start()
-        self.person.wait_for_event(
-            lambda e: e.type == "join" and e.source.nick == self.nick and e.target == self.channel,
-            timeout=60, since=mark)
-
-    def lines(self) -> list[str]:
-        return [text for kind, src, target, text in self.person.messages
-                if src == self.nick and target == self.channel]
-
-    def wait_line(self, needle: str, timeout: float = 30) -> str:
-        wait_until(lambda: any(needle in l for l in self.lines()), timeout,
-                   f"a line with {needle!r}; got {self.lines()}", self.bot.log)
-        return next(l for l in self.lines() if needle in l)
-
-    def edit(self, user: str) -> int:
-        return self.mediawiki.edit(self.title, self.page.text(), user, "test edit")
-
-    def close(self):
-        self.bot.kill(signal.SIGTERM)
-        self.person.close()
-
-
 @pytest.fixture
 def scene(mediawiki, ircd, tmp_path):
-    s = Scene(mediawiki, ircd, tmp_path)
+    s = Scene(mediawiki, ircd, tmp_path / "var")
     yield s
     s.close()
 
 
 def test_edits_are_announced_once_in_order(scene):
-    scene.start_bot()
-    time.sleep(2)  # the first poll reads the page as it is: nothing to announce
+    scene.start_bot()  # the first poll reads the page as it is: nothing to announce
     assert scene.lines() == []
     t = now_min()
     dave = App("Dave Newcomer", t, queues="info-en, permissions-commons")
@@ -132,7 +69,6 @@ def test_edits_are_announced_once_in_order(scene):
 
 def test_sigkill_between_edits_repeats_nothing_and_misses_nothing(scene):
     scene.start_bot()
-    time.sleep(2)
     t = now_min()
     scene.page.app("Bob").lines.append(f"*{{{{s}}}} Yes. {sig('Supporter One', t)}")
     scene.edit("Supporter One")
@@ -155,11 +91,10 @@ def test_sigkill_between_edits_repeats_nothing_and_misses_nothing(scene):
 
 def test_wiki_faults_cost_no_event_and_no_crash(mediawiki, ircd, tmp_path):
     proxy = FaultyProxy(mediawiki.url)
-    s = Scene(mediawiki, ircd, tmp_path, api_url=proxy.api_url,
+    s = Scene(mediawiki, ircd, tmp_path / "var", api_url=proxy.api_url,
               extra_env={"OTRSHELP_HTTP_TIMEOUT": "1"})
     try:
         s.start_bot()
-        time.sleep(2)
         t = now_min()
         for i, mode in enumerate(["500", "maxlag", "slow", "429"]):
             proxy.mode = mode
@@ -183,11 +118,10 @@ def test_wiki_faults_cost_no_event_and_no_crash(mediawiki, ircd, tmp_path):
 
 def test_stream_trigger_announces_without_waiting_for_the_poll(mediawiki, ircd, tmp_path):
     stream = StreamServer()
-    s = Scene(mediawiki, ircd, tmp_path, stream_url=stream.url, poll=600)
+    s = Scene(mediawiki, ircd, tmp_path / "var", stream_url=stream.url, poll=600)
     try:
         s.start_bot()
         wait_until(lambda: len(stream.connections) >= 1, 30, "the bot to open the stream", s.bot.log)
-        time.sleep(2)  # the first poll has read the page
         t = now_min()
         # noise: other wikis and other pages, as the real stream carries
         stream.publish(recentchange("enwiki", s.title, "X", 5, 4))
@@ -217,10 +151,9 @@ def test_irc_server_gone_for_a_while_loses_nothing(mediawiki, tmp_path):
     from realservers import IrcServer
 
     with IrcServer() as ircd:
-        s = Scene(mediawiki, ircd, tmp_path)
+        s = Scene(mediawiki, ircd, tmp_path / "var")
         try:
             s.start_bot()
-            time.sleep(2)
             ircd.stop()  # everybody is disconnected
             s.person.close()
             t = now_min()
@@ -243,7 +176,6 @@ def test_hostile_text_reaches_the_channel_harmless(scene):
     claims another name, control characters and a very long statement:
     one readable line, nothing that reorders or formats the channel."""
     scene.start_bot()
-    time.sleep(2)
     t = now_min()
     evil = App("Evil Editor", t, heading="Evil Editor\u202e")
     evil.lines.append("*{{support}} \x02\x0304,1LOUD\x0f\x01ACTION pings everyone\x01 " + "spam " * 400
