@@ -40,7 +40,7 @@ DEFAULTS = {
 }
 NETWORK = "libera"
 # salt of the unusable password of users.conf entries run_bot makes for
-# OTRSHELP_ADMINS; "salt|!..." never equals Limnoria's "salt|<hex digest>"
+# OTRSHELP_OWNERS; "salt|!..." never equals Limnoria's "salt|<hex digest>"
 MANAGED_SALT = "otrshelp-admins"
 
 
@@ -58,6 +58,7 @@ class Settings:
     sasl_user: str
     sasl_password: str = field(repr=False)
     admins: list[str]
+    owners: list[str]
     prefix: str
     wiki_api: str
     page: str
@@ -75,6 +76,14 @@ def _env(env: dict[str, str], name: str) -> str:
     if value is None:
         value = DEFAULTS.get(name, "")
     return value.strip()
+
+
+def _accounts(env: dict[str, str], name: str) -> list[str]:
+    accounts = [a for a in re.split(r"[\s,]+", _env(env, name)) if a]
+    for a in accounts:
+        if not re.fullmatch(r"[^\s:!@#*?,]{1,64}", a):
+            raise ConfigError(f"{name}: {a!r} is not a services account name")
+    return accounts
 
 
 def load_settings(env: dict[str, str] | None = None) -> Settings:
@@ -101,10 +110,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     if bool(sasl_user) != bool(sasl_password):
         missing = "OTRSHELP_SASL_PASSWORD" if sasl_user else "OTRSHELP_SASL_USER"
         raise ConfigError(f"{missing}: set both OTRSHELP_SASL_USER and OTRSHELP_SASL_PASSWORD, or neither")
-    admins = [a for a in re.split(r"[\s,]+", _env(env, "OTRSHELP_ADMINS")) if a]
-    for a in admins:
-        if not re.fullmatch(r"[^\s:!@]{1,64}", a):
-            raise ConfigError(f"OTRSHELP_ADMINS: {a!r} is not a services account name")
+    admins = _accounts(env, "OTRSHELP_ADMINS")
+    owners = _accounts(env, "OTRSHELP_OWNERS")
     prefix = _env(env, "OTRSHELP_PREFIX")
     if len(prefix) != 1 or prefix.isalnum() or prefix.isspace():
         raise ConfigError(f"OTRSHELP_PREFIX: {prefix!r} should be one punctuation character, e.g. !")
@@ -141,7 +148,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         extra["supybot.plugins.OTRSHelp.httpTimeout"] = timeout_text
     return Settings(nick=nick, server=m.group(1), port=int(m.group(2)),
                     tls=tls_text in ("true", "1", "yes", "on"), channels=channels,
-                    sasl_user=sasl_user, sasl_password=sasl_password, admins=admins,
+                    sasl_user=sasl_user, sasl_password=sasl_password, admins=admins, owners=owners,
                     prefix=prefix, wiki_api=wiki_api, page=page, eventstream=stream,
                     poll_seconds=poll, db=db, home=home.resolve(), contact=contact, extra=extra)
 
@@ -160,7 +167,9 @@ def registry_lines(st: Settings, site_conf: Path = ROOT / "conf" / "otrshelp.con
     sets the SASL password in memory after the registry is read."""
     home = st.home
     net = f"supybot.networks.{st.network}"
-    plugins = ["Admin", "Channel", "Config", "Misc", "NickAuth", "Owner", "User", "OTRSHelp"]
+    # No User, NickAuth or Channel plugin: nobody registers, identifies or
+    # logs in by nick or hostmask; owners are recognised by account alone.
+    plugins = ["Admin", "Config", "Misc", "Owner", "OTRSHelp"]
     # built-in defaults, then the site's conf/otrshelp.conf, then what comes
     # from the environment (the environment always wins)
     values: dict[str, str] = {
@@ -179,7 +188,16 @@ def registry_lines(st: Settings, site_conf: Path = ROOT / "conf" / "otrshelp.con
         "supybot.log.level": "INFO",
         "supybot.log.plugins.individualLogfiles": "False",
         "supybot.databases.users.allowUnregistration": "False",
+        # a command's output never becomes another command's argument, so an
+        # admin reply cannot be laundered into a public one
+        "supybot.commands.nested": "False",
+        # a refusal says no more than that
+        "supybot.reply.error.noCapability": "True",
+        "supybot.replies.genericNoCapability": "That command is not available to you.",
     }
+    for p in plugins:  # "list" shows the bot's own commands, not the machinery
+        if p not in ("Misc", "OTRSHelp"):
+            values[f"supybot.plugins.{p}.public"] = "False"
     for command in ("status", "announce", "apply", "note", "faq", "queue"):
         values[f"supybot.commands.defaultPlugins.{command}"] = "OTRSHelp"
     for p in plugins:
@@ -206,6 +224,7 @@ def registry_lines(st: Settings, site_conf: Path = ROOT / "conf" / "otrshelp.con
         "supybot.plugins.OTRSHelp.eventStream": st.eventstream,
         "supybot.plugins.OTRSHelp.pollSeconds": str(st.poll_seconds),
         "supybot.plugins.OTRSHelp.contact": st.contact,
+        "supybot.plugins.OTRSHelp.admins": " ".join(st.admins),
     })
     values.update(st.extra)
     return [f"{k}: {_escape(v)}" for k, v in values.items()]
@@ -227,33 +246,21 @@ def _conf_file_values(path: Path) -> dict[str, str]:
     return out
 
 
-def users_conf(existing: str, admins: list[str], network: str) -> str:
-    """users.conf with one bot user per admin account (NickAuth maps the
-    services account to it). Other users, made from IRC, are kept."""
-    blocks: list[list[str]] = []
-    for line in existing.splitlines():
-        if line.startswith("user "):
-            blocks.append([line])
-        elif blocks and line.strip():
-            blocks[-1].append(line)
-    wanted = {a.lower() for a in admins}
+def users_conf(owners: list[str]) -> str:
+    """users.conf: one bot user per owner account and nothing else.
 
-    def managed(block: list[str]) -> bool:  # written by run_bot for OTRSHELP_ADMINS
-        return any(l.strip().startswith((f"password {MANAGED_SALT}|", "password !")) for l in block)
-
-    # an account taken out of OTRSHELP_ADMINS loses the capability on restart
-    kept = [b for b in blocks if not managed(b)
-            and not any(l.strip().lower() in {f"name {w}" for w in wanted} for l in b)]
-    next_id = max([int(b[0].split()[1]) for b in kept] + [0]) + 1
+    The file is written anew on every start, so no user made earlier (by a
+    stranger's ``register``, say) can shadow an owner or lock one out. The
+    plugin logs a user in only for a message that carries that account
+    (``supybot.plugins.OTRSHelp.accountsOnly``); the password is unusable.
+    VRTS admins are not Limnoria users at all: the plugin checks their
+    account on each admin command.
+    """
     out: list[str] = []
-    for b in kept:
-        out.extend(b)
-        out.append("")
-    for i, account in enumerate(admins):
-        out += [f"user {next_id + i}", f"  name {account}", "  ignore False", "  secure False",
-                # no one can identify with a password: the services account is the key
+    for i, account in enumerate(owners, 1):
+        out += [f"user {i}", f"  name {account}", "  ignore False", "  secure False",
                 "  hashed True", f"  password {MANAGED_SALT}|!{secrets.token_hex(16)}",
-                "  capability admin", f"  nicks {network} {account}", ""]
+                "  capability owner", ""]
     return "\n".join(out) + "\n"
 
 
@@ -267,8 +274,7 @@ def prepare_home(st: Settings) -> Path:
     conf_file.write_text("\n".join(registry_lines(st)) + "\n", encoding="utf-8")
     os.chmod(conf_file, 0o600)
     users = st.home / "conf" / "users.conf"
-    old = users.read_text(encoding="utf-8") if users.exists() else ""
-    users.write_text(users_conf(old, st.admins, st.network), encoding="utf-8")
+    users.write_text(users_conf(st.owners), encoding="utf-8")
     os.chmod(users, 0o600)
     return conf_file
 

@@ -106,3 +106,15 @@ conf.registerGlobalValue(OTRSHelp, "staleDays", registry.PositiveInteger(
 conf.registerGlobalValue(OTRSHelp, "staleDigestHours", NonNegativeFloat(
     24.0, _("""Hours between two stale digests in the admin channel; 0 turns
     the digest off.""")))
+conf.registerGlobalValue(OTRSHelp, "admins", registry.SpaceSeparatedListOfStrings(
+    [], _("""Services accounts of the VRTS admins (OTRSHELP_ADMINS). An admin
+    is recognised only by the account the server reports on each message;
+    admins can add more from IRC with the "admins" command.""")))
+conf.registerGlobalValue(OTRSHelp, "accountsOnly", registry.Boolean(
+    True, _("""Log Limnoria users (the bot's owners) in by the services
+    account on each message only: a login remembered from an earlier message,
+    a hostmask, "identify" or NickAuth grant nothing. Turn off only when this
+    plugin is loaded into a bot that manages its users otherwise.""")))
+conf.registerGlobalValue(OTRSHelp, "publicCommandsOnly", registry.Boolean(
+    True, _("""Refuse every loaded command that is not one of this bot's
+    public commands (and help, list, more) to anyone but the owner.""")))

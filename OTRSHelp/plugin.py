@@ -13,7 +13,7 @@ import threading
 import time
 from datetime import datetime, timezone
 
-from supybot import callbacks, conf, ircdb, ircmsgs, ircutils, log, schedule, world
+from supybot import callbacks, commands, conf, ircdb, ircmsgs, ircutils, log, schedule, world
 from supybot.commands import additional, optional, wrap
 
 try:
@@ -25,6 +25,7 @@ except Exception:  # pragma: no cover
         return x
 
 from . import __url__, __version__
+from . import access
 from . import admin as admin_view
 from .announce import DEFAULT_FORMATS, Links, lines_for
 from .eventstream import wiki_id
@@ -41,6 +42,26 @@ EVENT_IDS_TAG = "otrshelp_event_ids"
 PENDING_LINES = 15
 MARK_KINDS = {"email": "email", "approved": "decision", "declined": "decision",
               "onhold": "decision", "on-hold": "decision", "withdrawn": "decision"}
+
+
+def _vrt_admin(irc, msg, args, state) -> None:
+    """wrap() converter, first in every admin command: the account on this
+    message is a VRTS admin right now. Nothing else runs otherwise, and the
+    command's replies (usage errors included) go privately or to the admin
+    channel."""
+    plugin = state.cb
+    target = plugin._private_target(irc, msg)
+    if getattr(irc, "nested", 0):
+        irc.error(_("Admin commands cannot be nested in other commands."), **target)
+        raise callbacks.SilentError()
+    why = plugin._admin_refusal(irc, msg)
+    if why is not None:
+        irc.error(why, **target)
+        raise callbacks.SilentError()
+    irc.private = target.get("private") or None  # a usage error goes the same way
+
+
+commands.addConverter("vrtAdmin", _vrt_admin)
 
 
 class OTRSHelp(callbacks.Plugin):
@@ -73,6 +94,7 @@ class OTRSHelp(callbacks.Plugin):
         self.kb_base = KnowledgeBase.load()
         self.kb = self._knowledge_base()
         self._irc = irc
+        self._denied_for: tuple = ()
         if not world.testing:
             self._schedule()
 
@@ -312,36 +334,89 @@ class OTRSHelp(callbacks.Plugin):
                         "or ask in plain words, e.g. \"how do I apply?\""))
 
     # ------------------------------------------------------------------
-    # access
+    # access: an account proved by this message, never a nick
     # ------------------------------------------------------------------
-    def _account(self, irc, msg) -> str | None:
-        tags = msg.server_tags or {}
-        account = tags.get("account")
-        if not account:
-            try:
-                account = irc.state.nickToAccount(msg.nick)
-            except KeyError:
-                account = None
-        return account if account and account != "*" else None
+    def inFilter(self, irc, msg):
+        """Before any plugin sees a message: who sent it is what the server
+        says on this message, and only the public commands are open."""
+        if msg.command in ("PRIVMSG", "NOTICE") and msg.prefix and ircutils.isUserHostmask(msg.prefix):
+            if self.registryValue("accountsOnly"):
+                self._bind_login(irc, msg)
+            if self.registryValue("publicCommandsOnly"):
+                self._deny_unlisted(irc)
+        return msg
 
-    def _is_admin(self, irc, msg) -> bool:
-        """The admin capability, checked against the sender's services
-        account where the network has accounts: a nick alone proves nothing."""
+    def _sender(self, irc, msg) -> access.Sender:
         caps = getattr(irc.state, "capabilities_ack", set()) or set()
-        if {"account-tag", "extended-join", "account-notify"} & set(caps):
-            account = self._account(irc, msg)
-            if not account:
-                return False
-            user = ircdb.users.getUserFromNick(irc.network, account)
-            if user is None:
-                return False
-            return ircdb.checkCapability(user.id, "admin")
-        return ircdb.checkCapability(msg.prefix, "admin")
+        return access.sender_of(msg.server_tags, caps)
+
+    def _bind_login(self, irc, msg) -> None:
+        """Limnoria's own login (owner commands) follows the account on this
+        message: whatever login this nick!user@host had before is dropped,
+        and a bot user is logged in only when this message carries its
+        account. A borrowed nick, a shared host or a login from before a
+        quit therefore grants nothing."""
+        prefix = msg.prefix
+        for user in list(ircdb.users.users.values()):
+            if isinstance(user, int):
+                continue
+            if user.hostmasks:  # hostmask login would grant without an account
+                user.hostmasks.clear()
+            if any(mask == prefix for _when, mask in user.auth):
+                user.auth = [(w, m) for (w, m) in user.auth if m != prefix]
+        ircdb.users.invalidateCache(hostmask=prefix)
+        account = self._sender(irc, msg).account
+        if not account:
+            return
+        try:
+            user = ircdb.users.getUser(account)
+        except KeyError:
+            return
+        if access.account_key(user.name) == access.account_key(account):
+            user.auth.append((time.time(), prefix))
+
+    def _deny_unlisted(self, irc) -> None:
+        """Refuse every loaded command that is not on the public list
+        (access.PUBLIC_COMMANDS) to anyone but the owner; recomputed when
+        the set of loaded plugins changes."""
+        loaded = tuple(cb.name() for cb in irc.callbacks)
+        if loaded == self._denied_for:
+            return
+        commands_by_plugin: dict[str, list[str]] = {}
+        for cb in irc.callbacks:
+            if isinstance(cb, callbacks.Commands):
+                commands_by_plugin[cb.name().lower()] = [c for c in cb.listCommands()]
+        defaults = conf.supybot.capabilities()
+        for cap in access.denied_capabilities(commands_by_plugin):
+            if cap not in defaults:
+                defaults.add(cap)
+        self._denied_for = loaded
+
+    def _roster(self) -> access.Roster:
+        configured = self.registryValue("admins")
+        return access.Roster(configured, stored=lambda: [r.account for r in self.store.admins()])
+
+    def _admin_refusal(self, irc, msg) -> str | None:
+        """Why this message may not use an admin command, or None."""
+        sender = self._sender(irc, msg)
+        if not sender.known:
+            return _("This network does not tell me which services account sent a message "
+                     "(no IRCv3 account-tag), so I cannot check that you are a VRTS admin.")
+        if not sender.logged_in:
+            return _("That is for VRTS admins: log in to your services account first.")
+        try:
+            ok = self._roster().is_admin(sender.account)
+        except Exception as e:  # the store is away: refuse, never guess
+            log.warning("OTRSHelp: cannot read the admin list: %s", e)
+            return _("I cannot check the admin list right now; try again in a minute.")
+        return None if ok else _("That is for VRTS admins only.")
 
     def _require_admin(self, irc, msg) -> bool:
-        if self._is_admin(irc, msg):
+        """For code paths inside a public command (faq set/history...)."""
+        why = self._admin_refusal(irc, msg)
+        if why is None:
             return True
-        irc.errorNoCapability("admin", Raise=False)
+        irc.error(why, private=True)
         return False
 
     def _private_target(self, irc, msg) -> dict:
@@ -406,14 +481,16 @@ class OTRSHelp(callbacks.Plugin):
         lang = ""  # every language, unless one is named
         if len(rest) >= 2 and rest[0] == "--lang":
             lang, rest = rest[1].lower(), rest[2:]
-        who = self._account(irc, msg) or msg.nick
-        if action == "history":
+        who = self._sender(irc, msg).account
+        target = self._private_target(irc, msg)
+        if action == "history":  # names the admins: private
             rows = self.store.faq_overrides(topic)
             if not rows:
-                irc.reply(_("No changes to %s: it is as in the knowledge base file.") % topic)
+                irc.reply(_("No changes to %s: it is as in the knowledge base file.")
+                          % irc_safe(topic, 40), **target)
                 return
-            irc.reply("; ".join(f"{r.at:%Y-%m-%d %H:%M} {r.by}: {r.action} [{r.lang or 'all'}] "
-                                f"{irc_safe(r.value, 80)}".rstrip() for r in rows[-8:]))
+            irc.reply("; ".join(f"{r.at:%Y-%m-%d %H:%M} {no_ping(r.by)}: {r.action} [{r.lang or 'all'}] "
+                                f"{irc_safe(r.value, 80)}".rstrip() for r in rows[-8:]), **target)
             return
         if action in ("set", "alias") and not rest:
             irc.error(_("Give the text too: faq %s <topic> <text>") % action)
@@ -501,33 +578,35 @@ class OTRSHelp(callbacks.Plugin):
 
         Checks the applications page now and says how the last poll went.
         """
-        if not self._require_admin(irc, msg):
-            return
+        target = self._private_target(irc, msg)
         result = self.poll_now()
         if result is None:
-            irc.error(_("The poll failed: %s") % self.last_poll.get("error"))
+            irc.error(_("The poll failed: %s") % irc_safe(str(self.last_poll.get("error")), 200),
+                      **target)
         elif result.error:
             irc.reply(_("The wiki did not answer: %s. Nothing is lost; I will try again.")
-                      % irc_safe(result.error, 200))
+                      % irc_safe(result.error, 200), **target)
         else:
             page = result.page
             irc.reply(_("Read %s (page %s, revision %s): %s new revision(s), %s event(s).")
-                      % (page.title, page.pageid, page.lastrevid, result.revisions,
-                         len(result.events)))
-    poll = wrap(poll)
+                      % (irc_safe(page.title, 200), page.pageid, page.lastrevid, result.revisions,
+                         len(result.events)), **target)
+    poll = wrap(poll, ["vrtAdmin"])
 
     # ------------------------------------------------------------------
     # commands: applicants and admins
     # ------------------------------------------------------------------
-    def _lookup(self, irc, name):
+    def _lookup(self, irc, name, **target):
         row = self.store.find_application(name)
         if row is not None:
             return row
         names = self.store.applicant_names()
         near = admin_view.near_names(name, names)
+        # the name is the asker's text: bounded and de-pinged like wiki text
         irc.reply(_("I know no application by %s.%s") % (
-            no_ping(normalize_username(name)),
-            (_(" Did you mean: %s?") % ", ".join(no_ping(n) for n in near)) if near else ""))
+            irc_safe(no_ping(normalize_username(name)), 60),
+            (_(" Did you mean: %s?") % ", ".join(no_ping(n) for n in near)) if near else ""),
+            **target)
         return None
 
     def application(self, irc, msg, args, name):
@@ -550,9 +629,8 @@ class OTRSHelp(callbacks.Plugin):
         questions, last activity, the applicant's wiki profile, and what
         admins recorded (email, decision, notes). Sent privately.
         """
-        if not self._require_admin(irc, msg):
-            return
-        row = self._lookup(irc, name)
+        target = self._private_target(irc, msg)
+        row = self._lookup(irc, name, **target)
         if row is None:
             return
         self._components()
@@ -562,10 +640,9 @@ class OTRSHelp(callbacks.Plugin):
             profile = self.profiles.get(row.applicant)
         except WikiError as e:
             profile = e
-        target = self._private_target(irc, msg)
         for line in admin_view.status_lines(row, records, profile, self.links, _utcnow()):
             irc.reply(line, **target)
-    status = wrap(status, ["text"])
+    status = wrap(status, ["vrtAdmin", "text"])
 
     def pending(self, irc, msg, args):
         """takes no arguments
@@ -573,8 +650,6 @@ class OTRSHelp(callbacks.Plugin):
         Admins: open applications, longest waiting first, with flags (no
         email yet, unanswered question, opposes). Sent privately.
         """
-        if not self._require_admin(irc, msg):
-            return
         waiting = ("open", "on hold")
         rows = self.store.applications(statuses=waiting, limit=PENDING_LINES)
         total = self.store.count_applications(statuses=waiting)
@@ -583,7 +658,7 @@ class OTRSHelp(callbacks.Plugin):
         target = self._private_target(irc, msg)
         for line in lines:
             irc.reply(line, **target)
-    pending = wrap(pending)
+    pending = wrap(pending, ["vrtAdmin"])
 
     def stale(self, irc, msg, args):
         """takes no arguments
@@ -591,12 +666,10 @@ class OTRSHelp(callbacks.Plugin):
         Admins: the applications waiting longer than the configured number
         of days (the digest the admin channel gets periodically).
         """
-        if not self._require_admin(irc, msg):
-            return
         target = self._private_target(irc, msg)
         for line in self._stale_lines():
             irc.reply(line, **target)
-    stale = wrap(stale)
+    stale = wrap(stale, ["vrtAdmin"])
 
     def _stale_lines(self) -> list[str]:
         rows = self.store.applications(statuses=("open", "on hold"))
@@ -612,7 +685,7 @@ class OTRSHelp(callbacks.Plugin):
                 for line in self._stale_lines():
                     irc.queueMsg(ircmsgs.privmsg(channel, line))
 
-    def _applicant_and_rest(self, irc, text: str):
+    def _applicant_and_rest(self, irc, text: str, **target):
         """Split "<applicant> <rest>" where the name may hold spaces: the
         longest leading run of words that names a known applicant wins."""
         words = text.split()
@@ -620,7 +693,7 @@ class OTRSHelp(callbacks.Plugin):
             row = self.store.find_application(" ".join(words[:n]))
             if row is not None:
                 return row, words[n:]
-        self._lookup(irc, words[0] if len(words) == 1 else " ".join(words[:-1]) or text)
+        self._lookup(irc, words[0] if len(words) == 1 else " ".join(words[:-1]) or text, **target)
         return None, []
 
     def mark(self, irc, msg, args, text):
@@ -629,15 +702,14 @@ class OTRSHelp(callbacks.Plugin):
         Admins: records what happened off-wiki: the email with the age has
         arrived (never its content), or the decision. Shown in "status".
         """
-        if not self._require_admin(irc, msg):
-            return
+        target = self._private_target(irc, msg)
         words = text.split()
         at = next((i for i, w in enumerate(words) if i > 0 and w.lower() in MARK_KINDS), None)
         if at is None:
             irc.error(_("Say what to record: mark <applicant> %s [<note>]") % "|".join(
-                k for k in MARK_KINDS if k != "on-hold"))
+                k for k in MARK_KINDS if k != "on-hold"), **target)
             return
-        row = self._lookup(irc, " ".join(words[:at]))
+        row = self._lookup(irc, " ".join(words[:at]), **target)
         if row is None:
             return
         what, note = words[at].lower(), " ".join(words[at + 1:])
@@ -648,27 +720,67 @@ class OTRSHelp(callbacks.Plugin):
             dropped = _(" (the text after 'email' was not stored: only the arrival is recorded)")
         elif note:
             value = f"{value}: {note}"
-        self.store.add_record(row.applicant, MARK_KINDS[what], value, self._account(irc, msg) or msg.nick)
-        irc.reply(_("Recorded for %s: %s.%s") % (no_ping(row.applicant), value, dropped),
-                  **self._private_target(irc, msg))
-    mark = wrap(mark, ["text"])
+        self.store.add_record(row.applicant, MARK_KINDS[what], value, self._sender(irc, msg).account)
+        irc.reply(_("Recorded for %s: %s.%s") % (no_ping(row.applicant), irc_safe(value, 300), dropped),
+                  **target)
+    mark = wrap(mark, ["vrtAdmin", "text"])
 
     def note(self, irc, msg, args, text):
         """<applicant> <text>
 
         Admins: a private note about an application, shown in "status".
         """
-        if not self._require_admin(irc, msg):
-            return
-        row, rest = self._applicant_and_rest(irc, text)
+        target = self._private_target(irc, msg)
+        row, rest = self._applicant_and_rest(irc, text, **target)
         if row is None:
             return
         if not rest:
-            irc.error(_("Give the note too: note <applicant> <text>"))
+            irc.error(_("Give the note too: note <applicant> <text>"), **target)
             return
-        self.store.add_record(row.applicant, "note", " ".join(rest), self._account(irc, msg) or msg.nick)
-        irc.reply(_("Noted for %s.") % no_ping(row.applicant), **self._private_target(irc, msg))
-    note = wrap(note, ["text"])
+        self.store.add_record(row.applicant, "note", " ".join(rest), self._sender(irc, msg).account)
+        irc.reply(_("Noted for %s.") % no_ping(row.applicant), **target)
+    note = wrap(note, ["vrtAdmin", "text"])
+
+    def admins(self, irc, msg, args, action, account):
+        """[add|remove <account>]
+
+        Admins: lists the VRTS admins (services accounts), or adds or
+        removes one. Those configured by the operator (OTRSHELP_ADMINS)
+        cannot be removed from IRC. Sent privately.
+        """
+        target = self._private_target(irc, msg)
+        roster = self._roster()
+        if action is None:
+            stored = self.store.admins()
+            parts = [no_ping(a) + _(" (configured)") for a in roster.configured.values()]
+            parts += [_("%s (added by %s, %s)") % (no_ping(r.account), no_ping(r.added_by),
+                                                   f"{r.added_at:%Y-%m-%d}") for r in stored]
+            irc.reply(_("VRTS admins: %s.") % (", ".join(parts) or _("none")), **target)
+            return
+        if not account or not ircutils.isNick(account, strictRfc=True):
+            irc.error(_("Give a services account name: admins %s <account>") % action, **target)
+            return
+        who = self._sender(irc, msg).account
+        if action == "add":
+            if roster.is_admin(account):
+                irc.reply(_("%s is already a VRTS admin.") % no_ping(account), **target)
+                return
+            self.store.add_admin(account, who)
+            log.info("OTRSHelp: %s added %s as a VRTS admin", who, account)
+            irc.reply(_("%s is now a VRTS admin (when logged in to that account).")
+                      % no_ping(account), **target)
+            return
+        if roster.is_configured(account):
+            irc.error(_("%s is configured by the operator (OTRSHELP_ADMINS); it cannot be "
+                        "removed from IRC.") % no_ping(account), **target)
+            return
+        if not self.store.remove_admin(account):
+            irc.error(_("%s is not a VRTS admin.") % irc_safe(no_ping(account), 60), **target)
+            return
+        log.info("OTRSHelp: %s removed %s from the VRTS admins", who, account)
+        irc.reply(_("%s is no longer a VRTS admin.") % no_ping(account), **target)
+    admins = wrap(admins, ["vrtAdmin", optional(("literal", ("add", "remove"))),
+                           additional("somethingWithoutSpaces")])
 
 
 def _utcnow() -> datetime:

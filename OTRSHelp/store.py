@@ -43,9 +43,11 @@ from sqlalchemy.orm import (
 )
 from sqlalchemy.types import TypeDecorator
 
+from .access import account_key
 from .names import normalize_username, username_key
 
 __all__ = [
+    "AdminRow",
     "ApplicationRow",
     "CommentRow",
     "EventRow",
@@ -243,6 +245,19 @@ class FaqOverrideRow(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class AdminRow(Base):
+    """A VRTS admin added from IRC by another admin (those configured by the
+    operator live in the environment, not here)."""
+
+    __tablename__ = "admins"
+    account_key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    account: Mapped[str] = mapped_column(String(255))
+    added_by: Mapped[str] = mapped_column(String(255))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (MYSQL_TABLE,)
+
+
 @dataclass(frozen=True)
 class Event:
     """An event as the announcer and the tests see it (detached from the ORM)."""
@@ -437,6 +452,25 @@ class Store:
             if topic:
                 q = q.where(FaqOverrideRow.topic == topic)
             return list(s.scalars(q))
+
+    # -- admins added from IRC --------------------------------------------------------
+    def admins(self) -> list[AdminRow]:
+        with self.reading() as s:
+            return list(s.scalars(select(AdminRow).order_by(AdminRow.added_at)))
+
+    def add_admin(self, account: str, by: str) -> None:
+        with self.transaction() as s:
+            if s.get(AdminRow, account_key(account)) is None:
+                s.add(AdminRow(account_key=account_key(account), account=account,
+                               added_by=by, added_at=utcnow()))
+
+    def remove_admin(self, account: str) -> bool:
+        with self.transaction() as s:
+            row = s.get(AdminRow, account_key(account))
+            if row is None:
+                return False
+            s.delete(row)
+            return True
 
     def count(self, model: type[Base]) -> int:
         with self.reading() as s:

@@ -26,6 +26,27 @@ def seed(tc, page: Page, *later: tuple[str, str]) -> Tracker:
     return tracker
 
 
+class AccountTags:
+    """The server tags each message with the sender's services account
+    (IRCv3 account-tag), as Libera does; ``accounts`` maps nick -> account."""
+
+    accounts: dict[str, str] = {"test": "admin1"}
+    config = {"supybot.plugins.OTRSHelp.admins": ["admin1"]}
+
+    def setUp(self):
+        super().setUp()
+        self.irc.state.capabilities_ack.add("account-tag")
+        original = self.irc.feedMsg
+
+        def feed(msg, *args, **kwargs):
+            account = self.accounts.get(msg.nick) if msg.prefix else None
+            if msg.command in ("PRIVMSG", "NOTICE") and account:
+                msg.server_tags["account"] = account
+            return original(msg, *args, **kwargs)
+
+        self.irc.feedMsg = feed
+
+
 def sample_page() -> Page:
     alice = App("Alice Example", days_ago(40.2), queues="info-en, permissions-commons")
     alice.lines += [f"*{{{{support}}}} Good. {sig('Supporter One', days_ago(39))}",
@@ -36,7 +57,7 @@ def sample_page() -> Page:
     return Page([alice, bob])
 
 
-class FaqCommandsTestCase(ChannelPluginTestCase):
+class FaqCommandsTestCase(AccountTags, ChannelPluginTestCase):
     plugins = ("OTRSHelp", "User")
     channel = "#wikimedia-vrtconnect"
 
@@ -82,13 +103,13 @@ class FaqCommandsTestCase(ChannelPluginTestCase):
         self.assertRegexp("faq how-long", "three weeks")
         self.assertNotError("faq alias how-long backlog")
         self.assertRegexp("faq backlog", "three weeks")
-        self.assertRegexp("faq history how-long", r"test: set \[all\].*three weeks")
+        self.assertRegexp("faq history how-long", r"a\u200bdmin1: set \[all\].*three weeks")
         self.assertRegexp("faq wie lange dauert es?", "three weeks")
         self.assertNotError("faq forget reapply")
         self.assertNotRegexp("faq", "reapply")
 
     def testOthersCannotEditTheKnowledgeBase(self):
-        self.assertRegexp("faq set how-long Nonsense", "admin capability", frm=NOCAP)
+        self.assertRegexp("faq set how-long Nonsense", "VRTS admins", frm=NOCAP)
         self.assertNotRegexp("faq how-long", "Nonsense")
 
 
@@ -162,7 +183,7 @@ class ListenerTestCase(ChannelPluginTestCase):
             conf.supybot.plugins.OTRSHelp.answerQuestions.get(self.channel).setValue(True)
 
 
-class AdminCommandsTestCase(ChannelPluginTestCase):
+class AdminCommandsTestCase(AccountTags, ChannelPluginTestCase):
     plugins = ("OTRSHelp",)
     channel = "#wikimedia-vrtconnect"
 
@@ -235,14 +256,67 @@ class AdminCommandsTestCase(ChannelPluginTestCase):
     def testNotesAreRecordedWithWho(self):
         self.assertNotError("note Bob asked on VRT wiki about permissions")
         rows = plugin(self).store.records("Bob")
-        assert [(r.kind, r.value, r.by) for r in rows] == [("note", "asked on VRT wiki about permissions", "test")]
+        assert [(r.kind, r.value, r.by) for r in rows] == [("note", "asked on VRT wiki about permissions", "admin1")]
 
     def testRefusalsWithoutTheCapability(self):
-        for command in ("status Bob", "pending", "stale", "mark Bob email", "note Bob hello", "poll"):
+        for command in ("status Bob", "pending", "stale", "mark Bob email", "note Bob hello", "poll",
+                        "admins", "admins add stranger"):
             m = self.getMsg(command, frm=NOCAP)
             assert m is not None and "admin" in m.args[1], command
+            assert m.args[0] == "stranger", "a refusal goes privately"
             assert "Bob: open" not in m.args[1]
         assert plugin(self).store.records("Bob") == []
+        assert plugin(self).store.admins() == []
+
+    def testTheAdminsNickWithoutTheAccountIsRefused(self):
+        """Stale nick -> account: the admin was logged in a moment ago; the
+        next message from the same nick!user@host carries no account tag
+        (someone else took the nick) and gets nothing."""
+        self.assertNotError("note Bob first, as the real admin")
+        self.accounts = {}  # same prefix, no account on this message
+        for command in ("status Bob", "pending", "note Bob forged"):
+            m = self.getMsg(command)
+            assert "log in" in m.args[1] and "Bob: open" not in m.args[1], command
+        assert [r.value for r in plugin(self).store.records("Bob")] == ["first, as the real admin"]
+
+    def testAnotherAccountIsRefused(self):
+        self.accounts = {"test": "admin1-lookalike"}
+        self.assertRegexp("status Bob", "VRTS admins only")
+
+    def testAccountsCompareAsServicesCompareThem(self):
+        self.accounts = {"test": "ADMIN1"}
+        self.assertRegexp("admins", "VRTS admins:")
+        m = self.getMsg("status Bob")
+        assert "B\u200bob: open since" in m.args[1]
+
+    def testWithoutAccountTagNobodyIsAnAdmin(self):
+        self.irc.state.capabilities_ack.discard("account-tag")
+        self.assertRegexp("pending", "account-tag")
+
+    def testAdminsAddedFromIrcAreStoredWithWhoAndWhen(self):
+        self.assertRegexp("admins add helper2", "now a VRTS admin")
+        (row,) = plugin(self).store.admins()
+        assert (row.account, row.added_by) == ("helper2", "admin1")
+        self.accounts = {"test": "Helper2"}
+        self.assertRegexp("admins", "VRTS admins:")
+        self.assertRegexp("admins", r"a\u200bdmin1 \(configured\).*h\u200belper2 \(added by a\u200bdmin1")
+        self.assertRegexp("admins remove admin1", "configured by the operator")
+        self.assertRegexp("admins remove helper2", "no longer")
+        self.assertRegexp("admins", "VRTS admins only")
+
+    def testUsageErrorsAndFaqHistoryGoPrivately(self):
+        for command in ("mark Bob", "note Bob", "faq history apply", "admins add"):
+            m = self.getMsg(command)
+            assert m.args[0] == self.nick, (command, m)
+
+    def testNestedAdminCommandsAreRefused(self):
+        m = self.getMsg("application [status Bob]")
+        assert "support 1" not in m.args[1] and "queues info-de" not in m.args[1]
+
+    def testEchoedNamesAreBoundedAndDePinged(self):
+        m = self.getMsg("application " + "mallory " * 30)
+        assert "m\u200ballory" in m.args[1].lower()
+        assert len(m.args[1]) < 200
 
     def testAnnounceSwitch(self):
         # Owner has an "announce" too: the bot's registry makes ours the default
@@ -262,11 +336,12 @@ class AdminCommandsTestCase(ChannelPluginTestCase):
         self.assertRegexp("otrshelp announce", "off")
 
 
-class AdminChannelTestCase(ChannelPluginTestCase):
+class AdminChannelTestCase(AccountTags, ChannelPluginTestCase):
     plugins = ("OTRSHelp",)
     channel = "#vrt-admins"
     config = {"supybot.plugins.OTRSHelp.adminChannel": "#vrt-admins",
-              "supybot.plugins.OTRSHelp.staleDays": 30}
+              "supybot.plugins.OTRSHelp.staleDays": 30,
+              "supybot.plugins.OTRSHelp.admins": ["admin1"]}
 
     def setUp(self):
         super().setUp()

@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 import run_bot
-from run_bot import ConfigError, load_settings, prepare_home, registry_lines, users_conf
+from run_bot import ConfigError, load_settings, prepare_home, registry_lines
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path("tests") / "fixtures"  # relative: the commands run with cwd = ROOT
@@ -460,94 +460,72 @@ def limnoria_users(path: Path) -> dict[str, object]:
     return {u.name: u for u in users.users.values()}
 
 
-IRC_USERS = """user 1
-  name alice
+STRANGER_USERS = """user 1
+  name vrtadmin
   ignore False
   secure False
   hashed True
   password abcd1234|0123456789abcdef
-  capability owner
-  hostmask *!*@alice.example
-
-user 2
-  name Someone
-  ignore False
-  secure False
-  hashed True
-  password 0f0f0f0f|fedcba9876543210
-  nicks libera someone
+  hostmask *!*@gateway.example
+  nicks libera vrtadmin
 
 """
 
 
-def test_users_conf_gives_each_admin_account_the_admin_capability(tmp_path: Path, keep_umask) -> None:
-    st = settings(tmp_path, OTRSHELP_ADMINS="Krd, VRT-Admin")
+def test_users_conf_holds_the_owner_accounts_and_nothing_else(tmp_path: Path, keep_umask) -> None:
+    st = settings(tmp_path, OTRSHELP_OWNERS="Krd, Ops-Person", OTRSHELP_ADMINS="VRT-Admin")
     prepare_home(st)
     users = limnoria_users(st.home / "conf" / "users.conf")
-    assert set(users) == {"Krd", "VRT-Admin"}
-    for account in ("Krd", "VRT-Admin"):
+    # VRTS admins are not Limnoria users: the plugin checks their account per message
+    assert set(users) == {"Krd", "Ops-Person"}
+    for account in ("Krd", "Ops-Person"):
         u = users[account]
-        assert caps(u) == {"admin"}
-        assert list(u.nicks["libera"]) == [account]
-        assert u.id is not None
+        assert caps(u) == {"owner"}
+        assert not u.hostmasks and not dict(u.nicks)
 
 
-def test_users_conf_keeps_users_added_from_irc_and_is_idempotent(tmp_path: Path, keep_umask) -> None:
-    st = settings(tmp_path, OTRSHELP_ADMINS="Krd VRT-Admin")
+def test_a_user_registered_earlier_cannot_shadow_an_admin_after_a_restart(tmp_path: Path, keep_umask) -> None:
+    """Pre-registration lockout: a stranger's user named after the admin
+    account (with a hostmask and a NickAuth nick) is gone on the next start."""
+    st = settings(tmp_path, OTRSHELP_ADMINS="vrtadmin")
     users_file = st.home / "conf" / "users.conf"
     users_file.parent.mkdir(parents=True)
-    users_file.write_text(IRC_USERS, encoding="utf-8")
-
-    def snapshot() -> dict:
-        users = limnoria_users(users_file)
-        return {name: (u.id, sorted(caps(u)), {n: list(v) for n, v in u.nicks.items()},
-                       sorted(u.hostmasks)) for name, u in users.items()}
-
+    users_file.write_text(STRANGER_USERS, encoding="utf-8")
     prepare_home(st)
-    first = snapshot()
-    assert first["alice"] == (1, ["owner"], {}, ["*!*@alice.example"])
-    assert first["Someone"][:3] == (2, [], {"libera": ["someone"]})
-    assert first["Krd"][1:3] == (["admin"], {"libera": ["Krd"]})
-    assert first["VRT-Admin"][1:3] == (["admin"], {"libera": ["VRT-Admin"]})
-    assert len({v[0] for v in first.values()}) == 4, "user ids must be unique"
-    kept = limnoria_users(users_file)
-    assert kept["alice"].password == "abcd1234|0123456789abcdef"  # untouched
-
-    for _ in range(2):  # restarts
-        prepare_home(st)
-        assert snapshot() == first
+    assert limnoria_users(users_file) == {}
+    assert "supybot.plugins.OTRSHelp.admins: vrtadmin" in registry_lines(st)
 
 
-def test_users_conf_with_no_admins_changes_nothing_else() -> None:
-    out = users_conf(IRC_USERS, [], "libera")
-    assert [line for line in out.splitlines() if line.strip()] == \
-           [line for line in IRC_USERS.splitlines() if line.strip()]
-    assert users_conf("", [], "libera").strip() == ""
-
-
-def test_users_conf_replaces_an_admin_that_exists_in_another_case() -> None:
-    existing = "user 1\n  name krd\n  ignore False\n  secure False\n  capability admin\n  nicks libera krd\n\n"
-    out = users_conf(existing, ["Krd"], "libera")
-    assert len(re.findall(r"^user \d+$", out, re.M)) == 1
-    assert "  name Krd" in out
-
-
-def test_removing_an_account_from_admins_takes_admin_away(tmp_path: Path, keep_umask) -> None:
+def test_removing_an_owner_takes_the_capability_away(tmp_path: Path, keep_umask) -> None:
     users_file = tmp_path / "home" / "conf" / "users.conf"
-    prepare_home(settings(tmp_path, OTRSHELP_ADMINS="Krd Mallory"))
-    assert "admin" in caps(limnoria_users(users_file)["Mallory"])
-    prepare_home(settings(tmp_path, OTRSHELP_ADMINS="Krd"))  # Mallory is no admin any more
+    prepare_home(settings(tmp_path, OTRSHELP_OWNERS="Krd Mallory"))
+    assert "owner" in caps(limnoria_users(users_file)["Mallory"])
+    prepare_home(settings(tmp_path, OTRSHELP_OWNERS="Krd"))
     users = limnoria_users(users_file)
-    assert "admin" in caps(users["Krd"])
-    assert "Mallory" not in users or "admin" not in caps(users["Mallory"])
+    assert set(users) == {"Krd"}
 
 
-def test_nobody_can_identify_as_an_admin_with_a_password(tmp_path: Path, keep_umask) -> None:
-    st = settings(tmp_path, OTRSHELP_ADMINS="Krd")
+def test_nobody_can_identify_as_an_owner_with_a_password(tmp_path: Path, keep_umask) -> None:
+    st = settings(tmp_path, OTRSHELP_OWNERS="Krd")
     prepare_home(st)
     krd = limnoria_users(st.home / "conf" / "users.conf")["Krd"]
     for guess in ("", "password", "!", krd.password, krd.password.lstrip("!")):
         assert krd.checkPassword(guess) is False
+
+
+def test_no_plugin_lets_people_register_or_log_in_by_nick(tmp_path: Path) -> None:
+    lines = dict(line.split(": ", 1) for line in registry_lines(settings(tmp_path)))
+    plugins = lines["supybot.plugins"].split()
+    assert "OTRSHelp" in plugins
+    assert not {"User", "NickAuth", "Channel"} & set(plugins)
+    assert lines["supybot.commands.nested"] == "False"
+
+
+@pytest.mark.parametrize("bad", ["nick!user@host", "#channel", "a*b"])
+def test_owner_and_admin_accounts_are_checked(bad: str) -> None:
+    for name in ("OTRSHELP_OWNERS", "OTRSHELP_ADMINS"):
+        with pytest.raises(ConfigError, match=name):
+            load_settings({name: bad})
 
 
 def test_scan_page_reads_the_live_wiki_through_the_redirect(mediawiki, home: Path) -> None:
