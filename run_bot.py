@@ -69,6 +69,7 @@ class Settings:
     contact: str
     network: str = NETWORK
     extra: dict[str, str] = field(default_factory=dict)
+    site_conf: Path = ROOT / "conf" / "otrshelp.conf"
 
 
 def _env(env: dict[str, str], name: str) -> str:
@@ -146,7 +147,10 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         except ValueError:
             raise ConfigError(f"OTRSHELP_HTTP_TIMEOUT: {timeout_text!r} should be seconds (0-300)") from None
         extra["supybot.plugins.OTRSHelp.httpTimeout"] = timeout_text
-    return Settings(nick=nick, server=m.group(1), port=int(m.group(2)),
+    site_conf = Path(_env(env, "OTRSHELP_SITE_CONF") or ROOT / "conf" / "otrshelp.conf").expanduser()
+    if _env(env, "OTRSHELP_SITE_CONF") and not site_conf.is_file():
+        raise ConfigError(f"OTRSHELP_SITE_CONF: {str(site_conf)!r} is not a readable file")
+    return Settings(site_conf=site_conf, nick=nick, server=m.group(1), port=int(m.group(2)),
                     tls=tls_text in ("true", "1", "yes", "on"), channels=channels,
                     sasl_user=sasl_user, sasl_password=sasl_password, admins=admins, owners=owners,
                     prefix=prefix, wiki_api=wiki_api, page=page, eventstream=stream,
@@ -162,7 +166,7 @@ def _escape(value: str) -> str:
     return str(value).encode("unicode_escape").decode("ascii")
 
 
-def registry_lines(st: Settings, site_conf: Path = ROOT / "conf" / "otrshelp.conf") -> list[str]:
+def registry_lines(st: Settings, site_conf: Path | None = None) -> list[str]:
     """The registry the bot starts with. Secrets are not in it: run_bot
     sets the SASL password in memory after the registry is read."""
     home = st.home
@@ -202,7 +206,7 @@ def registry_lines(st: Settings, site_conf: Path = ROOT / "conf" / "otrshelp.con
         values[f"supybot.commands.defaultPlugins.{command}"] = "OTRSHelp"
     for p in plugins:
         values[f"supybot.plugins.{p}"] = "True"
-    values.update(_conf_file_values(site_conf))
+    values.update(_conf_file_values(site_conf or st.site_conf))
     values.update({
         "supybot.nick": st.nick,
         "supybot.networks": st.network,

@@ -50,6 +50,7 @@ from sqlalchemy.engine import make_url
 __all__ = [
     "IrcPerson",
     "IrcServer",
+    "ircd_libera",
     "MariaDBServer",
     "MediaWikiServer",
     "PostgresServer",
@@ -944,11 +945,7 @@ _INSPIRCD_CONF = """\
 <path configdir="{workdir}" datadir="{workdir}" logdir="{workdir}" runtimedir="{workdir}">
 <bind address="{host}" port="{port}" type="clients">
 <bind address="{host}" port="{link_port}" type="servers">
-<connect name="main" allow="*" timeout="60" pingfreq="120" threshold="100000"
-         hardsendq="1048576" softsendq="65536" recvq="65536"
-         localmax="100000" globalmax="100000" limit="100000" maxchans="100"
-         maxconnwarn="off" resolvehostnames="no" useident="no"
-         fakelag="no" commandrate="100000" uniqueusername="no">
+{connect}
 <pid file="{workdir}/inspircd.pid">
 <log method="file" type="* -USERINPUT -USEROUTPUT" level="default" target="{workdir}/inspircd.log">
 <dns timeout="1">
@@ -976,10 +973,37 @@ _INSPIRCD_CONF = """\
 <module name="sanick">
 <module name="topiclock">
 <module name="mlock">
-<sasl target="{services_name}" requiressl="no">
+{extra_modules}<sasl target="{services_name}" requiressl="no">
 <link name="{services_name}" ipaddr="{host}" port="{link_port}" allowmask="127.0.0.0/8"
       sendpass="{link_password}" recvpass="{link_password}">
 <uline server="{services_name}" silent="yes">
+"""
+
+
+# Lenient: no flood control at all, for tests that must send many lines
+# quickly and are not about flooding (each such test says why it uses it).
+_CONNECT_LENIENT = """<connect name="main" allow="*" timeout="60" pingfreq="120" threshold="100000"
+         hardsendq="1048576" softsendq="65536" recvq="65536"
+         localmax="100000" globalmax="100000" limit="100000" maxchans="100"
+         maxconnwarn="off" resolvehostnames="no" useident="no"
+         fakelag="no" commandrate="100000" uniqueusername="no">"""
+
+# Strict: InspIRCd's own defaults for a <connect> class (fakelag on,
+# commandrate 1000 = one command a second after a burst of threshold 10,
+# recvq 8192, sendq as shipped), as Libera-like networks keep them. Only the
+# per-host connection limits are raised: every test client is 127.0.0.x.
+_CONNECT_STRICT = """<connect name="main" allow="*" timeout="60" pingfreq="120"
+         threshold="10" commandrate="1000" fakelag="yes" recvq="8192"
+         softsendq="8192" hardsendq="1048576"
+         localmax="1000" globalmax="1000" limit="5000" maxchans="20"
+         maxconnwarn="off" resolvehostnames="no" useident="no" uniqueusername="no">"""
+
+# IRCv3 as on Libera: echo-message gives a receipt for each line the server
+# took; msgid and labeled-response come with it.
+_STRICT_MODULES = """<module name="ircv3_echomessage">
+<module name="ircv3_msgid">
+<module name="ircv3_batch">
+<module name="ircv3_labeledresponse">
 """
 
 
@@ -1014,8 +1038,10 @@ class IrcServer(_Server):
         server_name: str = "irc.test",
         network: str = "TestNet",
         services_name: str = "services.test",
+        strict: bool = False,
     ) -> None:
         self.services = services
+        self.strict = strict
         self.server_name = server_name
         self.network = network
         self.services_name = services_name
@@ -1055,6 +1081,8 @@ class IrcServer(_Server):
                 network=self.network,
                 services_name=self.services_name,
                 link_password=self._link_password,
+                connect=_CONNECT_STRICT if self.strict else _CONNECT_LENIENT,
+                extra_modules=_STRICT_MODULES if self.strict else "",
             )
         )
         if self.services:
@@ -1215,6 +1243,21 @@ def ircd_services() -> Iterator[IrcServer]:
         yield server
 
 
+@pytest.fixture(scope="session")
+def ircd_libera() -> Iterator[IrcServer]:
+    """InspIRCd + Anope as strict as Libera: default flood limits (fakelag,
+    commandrate, recvq), account-tag, echo-message. For the tests that are
+    about what a real network does to the bot."""
+    require(
+        "InspIRCd + Anope",
+        IrcServer.available(services=True),
+        "apt-get install inspircd; apt-get install --no-install-recommends anope",
+    )
+    with IrcServer(services=True, strict=True, server_name="strict.test",
+                   services_name="services.strict.test") as server:
+        yield server
+
+
 # ---------------------------------------------------------------------------
 # A person on IRC
 # ---------------------------------------------------------------------------
@@ -1244,6 +1287,8 @@ class IrcPerson:
         *,
         caps: Sequence[str] = (),
         timeout: float = 20.0,
+        username: str | None = None,
+        source: str | None = None,
     ) -> None:
         self.nick_requested = nick
         self._sasl = sasl
@@ -1267,7 +1312,8 @@ class IrcPerson:
         # Wiki text is hostile; never let a stray byte kill the reader.
         self.connection.buffer_class = jaraco.stream.buffer.LenientDecodingLineBuffer
 
-        plain = irc.connection.Factory()
+        # ``source`` (127.0.0.2, ...) makes the client come from another host
+        plain = irc.connection.Factory(bind_address=(source, 0) if source else None)
 
         def connect_factory(address: tuple[str, int]) -> socket.socket:
             sock = plain(address)
@@ -1277,7 +1323,8 @@ class IrcPerson:
             return sock
 
         with self.reactor.mutex:
-            self.connection.connect(host, port, nick, connect_factory=connect_factory)
+            self.connection.connect(host, port, nick, username=username,
+                                    connect_factory=connect_factory)
         self._thread = threading.Thread(
             target=self._loop, name=f"IrcPerson-{nick}", daemon=True
         )
