@@ -59,7 +59,7 @@ _MAX_GAP = 2
 _TOKEN_RE = re.compile(r"[a-z0-9]+(?:[-@.][a-z0-9]+)*")
 _SPLIT_RE = re.compile(r"[-@.]")
 _TICKET_RE = re.compile(r"ticket\s*#|ticket:\s*\d|\b\d{10,16}\b", re.IGNORECASE)
-_ADDRESSED_RE = re.compile(r"^\s*([A-Za-z_\[\]\\`^{}|][\w\-\[\]\\`^{}|]*)\s*[:,]\s+\S")
+_ADDRESSED_RE = re.compile(r"^\s*([A-Za-z_\[\]\\`^{}|][\w\-\[\]\\`^{}|]*)\s*:\s+\S")
 _LINK_RE = re.compile(r"https?://|\b(?:meta|vrt)[:/]", re.IGNORECASE)
 
 #: How ``queues`` names a language code.
