@@ -106,3 +106,9 @@ conf.registerGlobalValue(OTRSHelp, "staleDays", registry.PositiveInteger(
 conf.registerGlobalValue(OTRSHelp, "staleDigestHours", NonNegativeFloat(
     24.0, _("""Hours between two stale digests in the admin channel; 0 turns
     the digest off.""")))
+
+# -- answering questions: channels with a wider topic (FAQ) ---------------------------
+conf.registerChannelValue(OTRSHelp, "requireTopicWord", registry.Boolean(
+    False, _("""Answer a plain question only when it names the VRT (or OTRS, a
+    queue, applying): for channels with a wider topic than joining the VRT.
+    Off in the VRT channel, where every question is about it.""")))

@@ -505,7 +505,7 @@ class KnowledgeBase:
                 s.startswith(val) for s in line.stems)
         return line.has_phrase(val)
 
-    def _scores(self, line: _Line, strict: bool) -> list[tuple[float, str]]:
+    def _scores(self, line: _Line, strict: bool, drop_fallback: bool = True) -> list[tuple[float, str]]:
         """Every topic with a trigger in the line, best first.
 
         ``strict``: a topic whose ``require`` groups are not all met scores 0
@@ -531,7 +531,7 @@ class KnowledgeBase:
                 score *= 0.5
             out.append((score, t.id))
         floor = CHAT_MIN_SCORE if strict else LOOKUP_MIN_SCORE
-        if any(score >= floor and not self._topics[tid].fallback for score, tid in out):
+        if drop_fallback and any(score >= floor and not self._topics[tid].fallback for score, tid in out):
             out = [(score, tid) for score, tid in out if not self._topics[tid].fallback]
         out.sort(key=lambda st: (-st[0], self._rank[st[1]]))
         return out
@@ -713,7 +713,7 @@ class KnowledgeBase:
             return True
         if self.is_question(line):
             return False
-        for score, tid in self._scores(self._line(line), strict=False):
+        for score, tid in self._scores(self._line(line), strict=False, drop_fallback=False):
             if tid == topic and score >= HUMAN_ANSWER_SCORE:
                 return True
         return False
