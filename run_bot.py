@@ -426,7 +426,7 @@ def cmd_faq(args: argparse.Namespace) -> int:
         for key, value in explain.items():
             print(f"{key}: {value}")
     if match is None:
-        print(f"(silence: {why})" if not args.ask else "No topic matches.")
+        print(f"No topic: the bot stays silent ({why})." if not args.ask else "No topic matches.")
         if args.ask:
             near = kb.suggest(question)
             if near:
