@@ -641,57 +641,70 @@ class KnowledgeBase:
             return False
         return any(s in _JOIN_DOMAIN for s in line.stems)
 
-    def decide(self, line: str, require_domain: bool = False, addressed: bool = False) -> Decision:
+    def decide(self, line: str, require_domain: bool = False, addressed: bool = False,
+               full: bool = False) -> Decision:
         """The channel path: the answer for a plain line, or silence and why.
 
         ``require_domain`` is for channels with a wider topic: the line must
         name the VRT or joining it. ``addressed``: the line was said to the
-        bot, so it is not "for someone else".
+        bot, so it is not "for someone else". Gates run cheapest first and
+        stop at the first that says no (every line in the channel comes
+        here); ``full`` evaluates them all, for ``--explain``.
         """
-        lang = self.detect_language(line or "")
+        gates: dict[str, bool] = {"require_domain": require_domain}
+        scores: list[tuple[str, float]] = []
+        reason = ""
+
+        def gate(name: str, value: bool, why: str) -> bool:
+            nonlocal reason
+            gates[name] = value
+            if why and not reason:
+                reason = why
+            return bool(reason) and not full
+
         if not line or len(line) > 600:
-            return Decision(None, "empty or too long", lang)
+            return Decision(None, "empty or too long", "en")
         question = self.is_question(line)
+        if gate("question", question, "" if question else "not a question"):
+            return Decision(None, reason, "en", scores, gates)
         ticket = bool(_TICKET_RE.search(line))
+        if gate("ticket_talk", ticket, "talks about a ticket" if ticket else ""):
+            return Decision(None, reason, "en", scores, gates)
         other = (not addressed) and self._is_for_someone_else(line)
+        if gate("for_someone_else", other, "addressed to someone else" if other else ""):
+            return Decision(None, reason, "en", scores, gates)
         analysed = self._line(line)
         names_vrt = self._names_vrt(analysed)
         off_topic = not names_vrt and any(s in _OTHER_MATTERS for s in analysed.stems)
-        domain = self._in_domain(analysed)
+        gates["names_vrt"] = names_vrt
+        if gate("other_matter", off_topic, "about another Wikimedia matter" if off_topic else ""):
+            return Decision(None, reason, "en", scores, gates)
+        domain = names_vrt or self._in_domain(analysed)
+        if gate("domain", domain, "does not name the VRT (this channel requires it)"
+                if require_domain and not domain else ""):
+            return Decision(None, reason, "en", scores, gates)
         agent = self._is_agent_talk(analysed)
+        if gate("agent_talk", agent, "agents' talk about their queues" if agent else ""):
+            return Decision(None, reason, "en", scores, gates)
         strict = self._scores(analysed, strict=True)
-        scores = [(tid, round(s, 3)) for s, tid in strict[:5]]
-        gates = {"question": question, "ticket_talk": ticket, "for_someone_else": other,
-                 "names_vrt": names_vrt, "other_matter": off_topic, "domain": domain,
-                 "agent_talk": agent, "require_domain": require_domain}
-
-        def quiet(reason: str) -> Decision:
-            return Decision(None, reason, lang, scores, gates)
-
-        if not question:
-            return quiet("not a question")
-        if ticket:
-            return quiet("talks about a ticket")
-        if other:
-            return quiet("addressed to someone else")
-        if off_topic:
-            return quiet("about another Wikimedia matter")
-        if require_domain and not domain:
-            return quiet("does not name the VRT (this channel requires it)")
-        if agent:
-            return quiet("agents' talk about their queues")
-        if not strict:
-            return quiet("no topic matched")
-        best, tid = strict[0]
-        runner_up = strict[1][0] if len(strict) > 1 else 0.0
-        if best < CHAT_MIN_SCORE:
-            return quiet(f"best topic {tid} scored {best:g}, below {CHAT_MIN_SCORE:g}")
-        if best - runner_up < CHAT_MIN_MARGIN:
-            return quiet(f"{tid} ({best:g}) too close to {strict[1][1]} ({runner_up:g})")
-        text = self.answer(tid, lang)
-        if not text:  # pragma: no cover - validated data always has an answer
-            return quiet(f"{tid} has no answer")
-        return Decision(Match(tid, round(best, 3), lang, text), "answer", lang, scores, gates)
+        scores = [(tid, round(sc, 3)) for sc, tid in strict[:5]]
+        lang = self.detect_language(line)
+        if not reason:
+            if not strict:
+                reason = "no topic matched"
+            else:
+                best, tid = strict[0]
+                runner_up = strict[1][0] if len(strict) > 1 else 0.0
+                if best < CHAT_MIN_SCORE:
+                    reason = f"best topic {tid} scored {best:g}, below {CHAT_MIN_SCORE:g}"
+                elif best - runner_up < CHAT_MIN_MARGIN:
+                    reason = f"{tid} ({best:g}) too close to {strict[1][1]} ({runner_up:g})"
+                else:
+                    text = self.answer(tid, lang)
+                    if text:
+                        return Decision(Match(tid, round(best, 3), lang, text), "answer", lang, scores, gates)
+                    reason = f"{tid} has no answer"  # pragma: no cover - validated data
+        return Decision(None, reason, lang, scores, gates)
 
     def match_chat(self, line: str, require_domain: bool = False) -> Match | None:
         """The answer for a plain channel line, or None (the usual case)."""
@@ -699,7 +712,7 @@ class KnowledgeBase:
 
     def explain(self, line: str, require_domain: bool = False) -> dict[str, Any]:
         """Why a line did or did not match: gates, top scores, the lenient ones."""
-        d = self.decide(line, require_domain)
+        d = self.decide(line, require_domain, full=True)
         lenient = self._scores(self._line(line or ""), strict=False)[:5]
         return {"topic": d.match.topic if d.match else None, "reason": d.reason, "lang": d.lang,
                 **d.gates, "scores": d.scores,
