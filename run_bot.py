@@ -3,7 +3,7 @@
 
     python run_bot.py                      run the bot (configuration from the environment)
     python run_bot.py scan [--wikitext FILE | --page TITLE] [--json]
-    python run_bot.py faq "QUESTION" [--lang L] [--json]
+    python run_bot.py faq "LINE" [--ask] [--explain] [--lang L] [--json]
 
 The bot's Limnoria registry is written anew on every start from ``conf/`` and
 the environment into ``OTRSHELP_HOME`` (private; the SASL
@@ -202,7 +202,19 @@ def registry_lines(st: Settings, site_conf: Path | None = None) -> list[str]:
     for p in plugins:  # "list" shows the bot's own commands, not the machinery
         if p not in ("Misc", "OTRSHelp"):
             values[f"supybot.plugins.{p}.public"] = "False"
-    for command in ("status", "announce", "apply", "note", "faq", "queue"):
+    # Flood protection sized for a person exploring the bot, not for a
+    # script: plain questions are not counted (the plugin takes them out),
+    # and an ignore names the person (nick!user@host), not a shared gateway
+    # host, and lasts a minute (README, "Flood protection").
+    values.update({
+        "supybot.abuse.flood.interval": "60",
+        "supybot.abuse.flood.command.maximum": "20",
+        "supybot.abuse.flood.command.punishment": "60",
+        "supybot.abuse.flood.command.invalid.maximum": "10",
+        "supybot.abuse.flood.command.invalid.punishment": "60",
+        "supybot.protocols.irc.banmask": "nick user host",
+    })
+    for command in ("status", "announce", "apply", "note", "faq", "queue", "help"):
         values[f"supybot.commands.defaultPlugins.{command}"] = "OTRSHelp"
     for p in plugins:
         values[f"supybot.plugins.{p}"] = "True"
@@ -391,21 +403,44 @@ def _table(apps) -> str:
 
 
 def cmd_faq(args: argparse.Namespace) -> int:
+    """What the bot would say: by default exactly what it does with this line
+    said in the channel (null topic = silence); ``--ask`` the ``faq
+    <question>`` command; ``--explain`` the scores, the gates and why."""
     from OTRSHelp.faq import KnowledgeBase
 
     kb = KnowledgeBase.load()
+    if args.sources:
+        missing = [t for t in kb.topics() if not kb.sources(t)]
+        for t in kb.topics():
+            print(f"{t}: {' '.join(kb.sources(t)) or 'NO SOURCE'}")
+        return 1 if missing else 0
     question = " ".join(args.question)
-    match = kb.lookup(question, lang=args.lang)
+    if args.ask:
+        match, why = kb.lookup(question, lang=args.lang), "the faq command's lookup"
+        explain = {"reason": "answer" if match else "no topic scored enough for the faq command",
+                   "lenient": kb.explain(question)["lenient"]}
+    else:
+        decision = kb.decide(question, require_domain=args.require_topic_word)
+        match, why = decision.match, decision.reason
+        if match is not None and args.lang:
+            match = type(match)(match.topic, match.score, args.lang, kb.answer(match.topic, args.lang))
+        explain = kb.explain(question, require_domain=args.require_topic_word)
     if args.json:
-        if match is None:
-            print(json.dumps({"topic": None}))
-        else:
-            print(json.dumps({"topic": match.topic, "score": round(match.score, 3),
-                              "answer": match.answer}, ensure_ascii=False))
+        out = {"topic": None} if match is None else {
+            "topic": match.topic, "score": round(match.score, 3), "lang": match.lang, "answer": match.answer}
+        if args.explain:
+            out["explain"] = explain
+        print(json.dumps(out, ensure_ascii=False))
         return 0
+    if args.explain:
+        for key, value in explain.items():
+            print(f"{key}: {value}")
     if match is None:
-        near = kb.suggest(question)
-        print("No topic matches." + (f" Nearest: {', '.join(near)}" if near else ""))
+        print(f"No topic: the bot stays silent ({why})." if not args.ask else "No topic matches.")
+        if args.ask:
+            near = kb.suggest(question)
+            if near:
+                print(f"Nearest: {', '.join(near)}")
         return 0
     print(f"[{match.topic}, {match.lang}, score {match.score:.2f}] {match.answer}")
     return 0
@@ -421,9 +456,15 @@ def main(argv: list[str] | None = None) -> int:
     src.add_argument("--page", metavar="TITLE", help="page title on OTRSHELP_WIKI_API")
     scan.add_argument("--json", action="store_true", help="JSON as in DESIGN.md")
     faq = sub.add_parser("faq", help="which FAQ answer the bot would give")
-    faq.add_argument("question", nargs="+")
-    faq.add_argument("--lang", choices=["en", "de", "nl"], default=None)
-    faq.add_argument("--json", action="store_true")
+    faq.add_argument("question", nargs="*")
+    faq.add_argument("--lang", choices=["en", "de", "nl"], default=None,
+                     help="answer in this language instead of the line's")
+    faq.add_argument("--json", action="store_true", help='{"topic", "score", "lang", "answer"}; topic null = silence')
+    faq.add_argument("--ask", action="store_true", help="the 'faq <question>' command instead of a channel line")
+    faq.add_argument("--explain", action="store_true", help="scores, gates and why the bot stays quiet")
+    faq.add_argument("--require-topic-word", action="store_true",
+                     help="as in a channel with requireTopicWord on (a wider topic)")
+    faq.add_argument("--sources", action="store_true", help="list every topic's source pages")
     args = parser.parse_args(argv)
     if args.command == "scan":
         return cmd_scan(args)

@@ -33,7 +33,7 @@ _RFC1459 = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ[]\\~", "abcdefghijklmnopqrs
 # themselves and answer a stranger with one refusal line.
 PUBLIC_COMMANDS: Mapping[str, frozenset[str]] = {
     "otrshelp": frozenset({
-        "otrshelp", "faq", "apply", "queues", "queue", "application", "announce",
+        "otrshelp", "help", "faq", "apply", "queues", "queue", "application", "announce",
         "status", "pending", "stale", "mark", "note", "poll", "admins",
     }),
     "misc": frozenset({"help", "list", "more"}),

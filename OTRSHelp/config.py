@@ -118,3 +118,9 @@ conf.registerGlobalValue(OTRSHelp, "accountsOnly", registry.Boolean(
 conf.registerGlobalValue(OTRSHelp, "publicCommandsOnly", registry.Boolean(
     True, _("""Refuse every loaded command that is not one of this bot's
     public commands (and help, list, more) to anyone but the owner.""")))
+
+# -- answering questions: channels with a wider topic (FAQ) ---------------------------
+conf.registerChannelValue(OTRSHelp, "requireTopicWord", registry.Boolean(
+    False, _("""Answer a plain question only when it names the VRT (or OTRS, a
+    queue, applying): for channels with a wider topic than joining the VRT.
+    Off in the VRT channel, where every question is about it.""")))

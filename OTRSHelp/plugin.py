@@ -30,7 +30,7 @@ from . import admin as admin_view
 from .announce import DEFAULT_FORMATS, Links, lines_for
 from .eventstream import wiki_id
 from .faq import KnowledgeBase, Override
-from .listener import ChannelMemory, looks_like_bot
+from .listener import ChannelMemory, Pending, looks_like_bot
 from .names import irc_safe, no_ping, normalize_username
 from .profile import ProfileCache
 from .store import Store, default_url
@@ -269,6 +269,8 @@ class OTRSHelp(callbacks.Plugin):
     # answering plain questions
     # ------------------------------------------------------------------
     def _knowledge_base(self) -> KnowledgeBase:
+        """The file with the admins' stored changes; a stored change that no
+        longer applies is logged and skipped, the others still apply."""
         overrides = []
         for row in self.store.faq_overrides():
             lang = row.lang or None
@@ -278,11 +280,11 @@ class OTRSHelp(callbacks.Plugin):
                 overrides.append(Override(topic=row.topic, lang=lang, aliases=[row.value]))
             elif row.action == "forget":
                 overrides.append(Override(topic=row.topic, lang=lang, forgotten=True))
-        try:
-            return self.kb_base.with_overrides(overrides)
-        except ValueError as e:  # a bad override must not take the FAQ down
-            log.error("OTRSHelp: ignoring FAQ overrides: %s", e)
-            return self.kb_base
+
+        def skip(o: Override, e: ValueError) -> None:
+            log.error("OTRSHelp: skipping a stored FAQ change to %s: %s", o.topic, e)
+
+        return self.kb_base.with_overrides(overrides, on_error=skip)
 
     def _is_bot(self, irc, msg) -> bool:
         return ircutils.strEqual(msg.nick, irc.nick) or looks_like_bot(
@@ -291,47 +293,106 @@ class OTRSHelp(callbacks.Plugin):
     def doPrivmsg(self, irc, msg):
         if not msg.channel or ircmsgs.isCtcp(msg) and not ircmsgs.isAction(msg):
             return
-        channel, now = msg.channel, time.time()
+        channel, now, net = msg.channel, time.time(), irc.network
         if self._is_bot(irc, msg):
             return
-        self.memory.spoke(irc.network, channel, msg.nick, now)
+        text = ircmsgs.unAction(msg) if ircmsgs.isAction(msg) else msg.args[1]
+        for p in self.memory.heard(net, channel, msg.nick, text, self.kb.speaks_to):
+            log.info("OTRSHelp: %s: not answering %s on %s: %s", channel, p.asker, p.topic, p.cancelled)
         if callbacks.addressed(irc, msg):
             return
-        if not self.registryValue("answerQuestions", channel, irc.network):
+        if not self.registryValue("answerQuestions", channel, net):
             return
-        text = ircmsgs.unAction(msg) if ircmsgs.isAction(msg) else msg.args[1]
-        match = self.kb.match_chat(text)
+        decision = self.kb.decide(text, self.registryValue("requireTopicWord", channel, net))
+        match = decision.match
         if match is None:
+            if decision.gates.get("question"):
+                log.info("OTRSHelp: %s: quiet on %s's question: %s", channel, msg.nick, decision.reason)
             return
-        cooldown = self.registryValue("answerCooldown", channel, irc.network)
-        if self.memory.recently_answered(irc.network, channel, match.topic, now, cooldown):
+        cooldown = self.registryValue("answerCooldown", channel, net)
+        if self.memory.recently_answered(net, channel, msg.nick, match.topic, match.lang, now, cooldown):
+            log.info("OTRSHelp: %s: not answering %s on %s again: answered within %ss",
+                     channel, msg.nick, match.topic, cooldown)
             return
-        delay = self.registryValue("answerDelay", channel, irc.network)
-        self._answer_seq += 1
-        schedule.addEvent(self._answer, now + delay, name=f"OTRSHelp.answer.{self._answer_seq}",
-                          args=[irc, channel, msg.nick, match, now])
+        pid = self.memory.add_pending(Pending(net, channel, msg.nick, match.topic, match.lang, now))
+        delay = self.registryValue("answerDelay", channel, net)
+        schedule.addEvent(self._answer, now + delay, name=f"OTRSHelp.answer.{pid}",
+                          args=[irc, channel, msg.nick, match, pid])
 
-    def _answer(self, irc, channel, nick, match, asked_at) -> None:
-        """Answer unless a person spoke meanwhile (someone else is helping)."""
-        if self.memory.someone_else_spoke(irc.network, channel, nick, asked_at):
-            return
+    def _answer(self, irc, channel, nick, match, pid) -> None:
+        """Answer unless a person meanwhile answered the asker or spoke on the topic."""
+        pending = self.memory.take_pending(pid)
+        if pending is None or pending.cancelled:
+            return  # logged when it was cancelled
         if channel not in irc.state.channels and not world.testing:
+            log.info("OTRSHelp: %s: not answering %s on %s: I left the channel", channel, nick, match.topic)
             return
         cooldown = self.registryValue("answerCooldown", channel, irc.network)
-        if self.memory.claim_answer(irc.network, channel, match.topic, time.time(), cooldown):
+        if self.memory.claim_answer(irc.network, channel, nick, match.topic, match.lang, time.time(), cooldown):
+            log.info("OTRSHelp: %s: answering %s on %s (%s, score %s)", channel, nick, match.topic,
+                     match.lang, match.score)
             irc.queueMsg(ircmsgs.privmsg(channel, f"{nick}: {irc_safe(match.answer)}"))
+        else:
+            log.info("OTRSHelp: %s: not answering %s on %s again: answered within %ss",
+                     channel, nick, match.topic, cooldown)
+
+    @staticmethod
+    def _not_a_command(irc, msg) -> None:
+        """A plain question said to the bot is not a command: take it out of
+        Limnoria's command-flood count, so a newcomer exploring is not ignored."""
+        owner = irc.getCallback("Owner")
+        floods = getattr(owner, "commands", None)
+        try:
+            q = floods._getQueue(msg, insert=False) if floods is not None else None
+        except Exception:  # pragma: no cover - Limnoria internals changed
+            return
+        if q is None:
+            return
+        kept = [item for item in q.queue if item[1] is not msg]
+        q.queue.reset()
+        for item in kept:
+            q.queue.enqueue(item)
 
     def invalidCommand(self, irc, msg, tokens):
-        """Someone wrote to the bot, but not a command: a question in a
-        private message gets the nearest answer, in a channel only a
-        confident one."""
+        """Someone wrote to the bot, but not a command. Privately: the nearest
+        answer. In a channel, addressed with a question: the answer (once per
+        person and topic; asked again, a pointer to it); else one short hint."""
         text = " ".join(str(t) for t in tokens)
-        match = self.kb.match_chat(text) if msg.channel else self.kb.lookup(text)
+        now, net = time.time(), irc.network
+        if not msg.channel:
+            self._not_a_command(irc, msg)
+            match = self.kb.lookup(text)
+            if match is not None:
+                log.info("OTRSHelp: private: answering %s on %s", msg.nick, match.topic)
+                irc.reply(irc_safe(match.answer))
+            else:
+                log.info("OTRSHelp: private: no answer for %s: %s", msg.nick, irc_safe(text, 80))
+                irc.reply(_("I answer questions about joining the VRT. Ask in plain words, e.g. "
+                            "\"how do I apply?\", or try: help, faq, apply, queues."))
+            return
+        channel = msg.channel
+        question = self.kb.is_question(text)
+        match = self.kb.decide(text, addressed=True).match
+        if match is None and question:
+            match = self.kb.lookup(text)
+        cooldown = self.registryValue("answerCooldown", channel, net)
         if match is not None:
+            self._not_a_command(irc, msg)
+            ago = self.memory.answered_ago(net, channel, msg.nick, match.topic, match.lang, now)
+            if ago is not None and ago < cooldown:
+                log.info("OTRSHelp: %s: pointing %s at my earlier answer on %s", channel, msg.nick, match.topic)
+                irc.reply(_("I answered that %d min ago (scroll up, or: faq %s).")
+                          % (max(1, round(ago / 60)), match.topic), prefixNick=True)
+                return
+            self.memory.claim_answer(net, channel, msg.nick, match.topic, match.lang, now, cooldown)
+            log.info("OTRSHelp: %s: answering %s on %s (addressed)", channel, msg.nick, match.topic)
             irc.reply(irc_safe(match.answer), prefixNick=True)
-        elif not msg.channel:
-            irc.reply(_("I answer questions about joining the VRT. Try: faq, apply, queues, "
-                        "or ask in plain words, e.g. \"how do I apply?\""))
+            return
+        if self.memory.claim_hint(net, channel, msg.nick, now, cooldown):
+            self._not_a_command(irc, msg)
+            log.info("OTRSHelp: %s: hint for %s (no answer for: %s)", channel, msg.nick, irc_safe(text, 80))
+            irc.reply(_("I answer questions about joining the VRT: ask in plain words, or try \"help\"."),
+                      prefixNick=True)
 
     # ------------------------------------------------------------------
     # access: an account proved by this message, never a nick
@@ -498,24 +559,35 @@ class OTRSHelp(callbacks.Plugin):
         if action != "set" and topic not in self.kb.topics() and topic not in self.kb_base.topics():
             irc.error(_("There is no topic %s. Topics: %s") % (topic, ", ".join(self.kb.topics())))
             return
-        self.store.add_faq_override(topic, lang, action, " ".join(rest), who)
+        value = " ".join(rest)
+        change = {"set": Override(topic=topic, lang=lang or None, text=value),
+                  "alias": Override(topic=topic, lang=lang or None, aliases=[value]),
+                  "forget": Override(topic=topic, lang=lang or None, forgotten=True)}[action]
+        try:  # the same checks as the file, before anything is stored
+            self.kb.with_overrides([change])
+        except ValueError as e:
+            irc.error(_("Not stored: %s") % irc_safe(str(e).split(": ", 1)[-1], 300))
+            return
+        self.store.add_faq_override(topic, lang, action, value, who)
         self.kb = self._knowledge_base()
+        log.info("OTRSHelp: FAQ %s %s [%s] by %s", action, topic, lang or "all", who)
         irc.replySuccess()
 
     def queues(self, irc, msg, args, language):
         """[<language>]
 
-        Lists the VRT queues, or those for <language> (e.g. German, nl).
+        Lists the VRT queues, or those for <language> (e.g. German, nl), each
+        with the language of its mail. "queue <name>" says how to join one.
         """
         if language:
             found = self.kb.queues_for_language(language)
             if not found:
                 irc.reply(_("I know no queue for %s. All queues: %s")
-                          % (language, ", ".join(sorted(self.kb.queues))))
+                          % (irc_safe(no_ping(language), 40), ", ".join(sorted(self.kb.queues))))
                 return
         else:
             found = list(self.kb.queues.values())
-        irc.reply("; ".join(f"{q.name} ({', '.join(q.languages)})" for q in found))
+        irc.reply(irc_safe(self.kb.queues_line(found)))
     queues = wrap(queues, [additional("text")])
 
     def queue(self, irc, msg, args, name):
@@ -523,16 +595,13 @@ class OTRSHelp(callbacks.Plugin):
 
         What the queue <name> is for, its language and how to join it.
         """
-        q = self.kb.queues.get(name.lower())
-        if q is None:
+        line = self.kb.queue_line(name)
+        if line is None:
             near = difflib.get_close_matches(name.lower(), list(self.kb.queues), n=3, cutoff=0.5)
             irc.reply(_("There is no queue %s.%s") % (
-                irc_safe(name, 40), (_(" Did you mean: %s?") % ", ".join(near)) if near else ""))
+                irc_safe(no_ping(name), 40), (_(" Did you mean: %s?") % ", ".join(near)) if near else ""))
             return
-        text = f"{q.name} ({', '.join(q.languages)}): {q.purpose}"
-        if q.process:
-            text += f" {q.process}"
-        irc.reply(irc_safe(text))
+        irc.reply(irc_safe(line))
     queue = wrap(queue, ["something"])
 
     def apply(self, irc, msg, args):
@@ -542,6 +611,29 @@ class OTRSHelp(callbacks.Plugin):
         """
         irc.reply(irc_safe(self.kb.answer("apply") or ""), prefixNick=True)
     apply = wrap(apply)
+
+    def help(self, irc, msg, args, rest):
+        """[<command>]
+
+        Without argument: what this bot does, its commands and how to ask.
+        With a command name: that command's help.
+        """
+        if rest:
+            misc = irc.getCallback("Misc")
+            if misc is not None:
+                misc.help(irc, msg, rest.split())
+                return
+            irc.reply(self.getCommandHelp([rest.split()[-1].lower()], simpleSyntax=True))
+            return
+        prefix = conf.supybot.reply.whenAddressedBy.chars.get(msg.channel or "")() or ""
+        p = prefix[:1]
+        irc.reply(_("I help people join Wikimedia's Volunteer Response Team (VRT, formerly OTRS). "
+                    "Ask me in plain words, in English, German or Dutch, here or privately, e.g. "
+                    "\"how do I apply?\" or \"wie lange dauert es?\". Commands: %sapply, %sfaq "
+                    "[<topic or question>], %squeues [<language>], %squeue <name>, %sapplication "
+                    "<applicant>, %sotrshelp. \"help <command>\" explains one.")
+                  % (p, p, p, p, p, p))
+    help = wrap(help, [additional("text")])
 
     # ------------------------------------------------------------------
     # commands: channel ops and operators

@@ -3,7 +3,7 @@
 Every line said in #wikimedia-vrtconnect goes through
 ``KnowledgeBase.match_chat``, so it must stay cheap as the knowledge base
 grows.  This builds a knowledge base of 200 topics (the real ones from
-conf/faq.json plus generated ones whose triggers reuse VRT vocabulary, so
+OTRSHelp/data/faq.json plus generated ones whose triggers reuse VRT vocabulary, so
 they compete for the same words), then times match_chat over the labelled
 chat lines many times and prints mean and p99 per line against the goal.
 
@@ -37,7 +37,7 @@ _FILLER = [f"zq{i}x" for i in range(400)]
 
 def build(n_topics: int, seed: int = 7) -> KnowledgeBase:
     """The real knowledge base padded with generated topics up to n_topics."""
-    data = json.loads((ROOT / "conf" / "faq.json").read_text(encoding="utf-8"))
+    data = json.loads((ROOT / "OTRSHelp" / "data" / "faq.json").read_text(encoding="utf-8"))
     rng = random.Random(seed)
     link = "https://meta.wikimedia.org/wiki/Volunteer_Response_Team"
     i = 0
@@ -50,7 +50,7 @@ def build(n_topics: int, seed: int = 7) -> KnowledgeBase:
         data["topics"].append({
             "id": f"generated-{i:03d}",
             "aliases": [f"gen-{i:03d}"],
-            "source": link,
+            "sources": [link],
             "answers": {lang: f"Generated answer {i} ({lang})." for lang in ("en", "de", "nl")},
             "triggers": {"en": triggers, "de": [f"wie {words[1]}^2"], "nl": [f"hoe {words[2]}^2"]},
             "require": [[words[0], words[1], words[2]]],

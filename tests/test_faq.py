@@ -1,4 +1,4 @@
-"""Tests for the FAQ knowledge base and matcher (OTRSHelp/faq.py, conf/faq.json).
+"""Tests for the FAQ knowledge base and matcher (OTRSHelp/faq.py, OTRSHelp/data/).
 
 The matcher is judged on tests/faq_labelled.json, chat lines written as people
 type them in #wikimedia-vrtconnect: questions labelled with the topic the bot
@@ -214,8 +214,17 @@ def test_queues_for_language(kb):
     assert all("de" in q.languages for q in only_de)
     assert kb.queues_for_language("Klingon") == []
     info_de = kb.queues["info-de"]
-    assert isinstance(info_de, Queue) and "Support-Team" in (info_de.process or "")
-    assert kb.queues["info-en"].process is None
+    assert isinstance(info_de, Queue) and "de.wikipedia.org/wiki/Wikipedia:Support-Team" in info_de.join
+    assert "volunteers-vrt@wikimedia.org" in kb.queues["info-en"].join
+
+
+def test_queue_says_how_to_join_and_queues_explain_codes(kb):
+    line = kb.queue_line("info-en")
+    assert line.startswith("info-en (English):") and "To join:" in line and "bottom" in line
+    assert "not on Meta" in kb.queue_line("INFO-DE")
+    assert kb.queue_line("info-xx") is None
+    listing = kb.queues_line(kb.queues.values())
+    assert "permissions-commons (any language)" in listing and "(mul)" not in listing
 
 
 # ------------------------------------------------------------------ overrides
@@ -248,10 +257,10 @@ def test_override_without_lang_changes_every_language(kb):
 
 
 def test_override_new_topic_and_unforget(kb):
-    kb2 = kb.with_overrides([Override("office-hours", text="Office hours are on Fridays.",
-                                      aliases=["office hours"])])
+    text = "Office hours are on Fridays. https://meta.wikimedia.org/wiki/VRT"
+    kb2 = kb.with_overrides([Override("office-hours", text=text, aliases=["office hours"])])
     assert kb2.topics()[-1] == "office-hours"
-    assert kb2.answer("office hours") == "Office hours are on Fridays."
+    assert kb2.answer("office hours") == text
     kb3 = kb2.with_overrides([Override("status", forgotten=True)])
     assert "status" not in kb3.topics()
     kb4 = kb3.with_overrides([Override("status")])
@@ -278,7 +287,7 @@ def _write(tmp_path: Path, data) -> Path:
 
 
 def _good() -> dict:
-    return json.loads((ROOT / "conf" / "faq.json").read_text(encoding="utf-8"))
+    return json.loads((ROOT / "OTRSHelp" / "data" / "faq.json").read_text(encoding="utf-8"))
 
 
 def test_malformed_json_names_the_place(tmp_path):
@@ -291,14 +300,15 @@ def test_malformed_json_names_the_place(tmp_path):
     (lambda d: d["topics"][0]["answers"].pop("nl"), r"'what-is-vrt'.*answers\.nl: missing answer"),
     (lambda d: d["topics"][1]["answers"].update(de="x" * 351), r"'apply'.*answers\.de: is 351 characters"),
     (lambda d: d["topics"][1]["answers"].update(en="two\nlines"), "one IRC line"),
-    (lambda d: d["topics"][2].update(source="http://example.org/x"), r"'requirements'.*source.*meta\.wikimedia\.org"),
-    (lambda d: d["topics"][3].pop("source"), "missing: every answer must end with its source page"),
+    (lambda d: d["topics"][2].update(sources=["http://example.org/x"]), r"'requirements'.*sources.*meta\.wikimedia\.org"),
+    (lambda d: d["topics"][3].pop("sources"), "missing: every answer must say where its facts come from"),
     (lambda d: d["topics"][4].update(id="Bad Id"), "is not a lower-case id"),
     (lambda d: d["topics"][5].update(id="apply"), "id is already used"),
     (lambda d: d["topics"][5]["aliases"].append("join"), "already a name of topic 'apply'"),
     (lambda d: d["topics"][6].update(require="age"), "require: must be a list"),
     (lambda d: d["topics"][6].update(triggers={"en": "apply"}), r"triggers\.en: must be a list"),
     (lambda d: d["queues"]["info-de"].update(languages="de"), r"queues\['info-de'\]\.languages"),
+    (lambda d: d["queues"]["info-de"].update(join=""), r"queues\['info-de'\]\.join"),
 ])
 def test_malformed_entries_give_clear_errors(tmp_path, mutate, message):
     data = _good()
@@ -309,8 +319,10 @@ def test_malformed_entries_give_clear_errors(tmp_path, mutate, message):
 
 def test_default_path_and_from_dict(kb):
     assert KnowledgeBase.from_dict(_good()).topics() == kb.topics()
-    assert os.path.samefile(KnowledgeBase.load(ROOT / "conf" / "faq.json")._origin,
-                            ROOT / "conf" / "faq.json")
+    shipped = ROOT / "OTRSHelp" / "data" / "faq.json"
+    assert os.path.samefile(KnowledgeBase.load(shipped)._origin, shipped)
+    assert os.path.samefile(kb._origin, shipped)  # package data, found without conf/
+    assert not (ROOT / "conf" / "faq.json").exists()
 
 
 def test_match_chat_is_fast(kb, lines):
@@ -367,3 +379,102 @@ def test_stem_undoubles_after_ing_and_ed():
     assert _stem("getting") == _stem("get") == "get"
     assert _stem("submitted") == _stem("submit")
     assert _stem("calling") == "call" and _stem("passing") == "pass"
+
+
+# ------------------------------------------------------- issue 11: sourced, channel path
+
+def test_every_topic_lists_its_source_pages(kb):
+    """No claim without a source: lists the topics that have none."""
+    unsourced = [t for t in kb.topics() if not kb.sources(t)]
+    assert unsourced == []
+    for t in kb.topics():
+        assert all(s.startswith(("https://meta.wikimedia.org/wiki/", "https://de.wikipedia.org/wiki/",
+                                 "https://foundation.wikimedia.org/wiki/")) for s in kb.sources(t)), t
+
+
+def test_unsupported_claims_are_gone(kb):
+    assert "few weeks" not in kb.answer("how-long")
+    assert "archived" not in kb.answer("status") and "removed" in kb.answer("status")
+    assert "extra steps" not in kb.answer("apply")
+    assert "Recruiting" in kb.answer("apply") and "https://meta.wikimedia.org/wiki/Volunteer_Response_Team/Recruiting" in kb.answer("apply")
+    assert "Community Edition" in kb.answer("otrs-name")
+    assert "not now, not never" not in kb.answer("reapply")
+
+
+@pytest.mark.parametrize("tid", ["paid", "time-commitment", "identity", "after-acceptance", "training",
+                                 "no-language-queue", "vrts-admins", "underage"])
+def test_new_topics_exist_in_three_languages(kb, tid):
+    assert tid in kb.topics()
+    assert len({kb.answer(tid, lang) for lang in LANGUAGES}) == 3
+
+
+@pytest.mark.parametrize("line,topic", [
+    ("is there an age limit?", "age"),
+    ("gibt es eine Altersgrenze?", "age"),
+    ("do i have to sign an NDA or something", "confidentiality"),
+    ("I speak Spanish and Portuguese, would that help", "languages"),
+    ("i applied 2 weeks ago, nobody answered", "how-long"),
+])
+def test_vrt_channel_needs_no_vrt_word(kb, line, topic):
+    assert kb.match_chat(line).topic == topic
+    # a channel with a wider topic can still ask for it ("applied" names joining)
+    assert (kb.match_chat(line, require_domain=True) is None) == ("applied" not in line)
+
+
+@pytest.mark.parametrize("line", ["ok just sent the email with my age, fingers crossed",
+                                  "ugh znuny is crawling again today", "brb, coffee"])
+def test_chatter_the_cli_used_to_answer_stays_silent(kb, line):
+    d = kb.decide(line)
+    assert d.match is None and d.reason
+
+
+def test_decision_says_why(kb):
+    assert kb.decide("thanks!").reason == "not a question"
+    assert kb.decide("how do i apply for adminship on enwiki?").reason == "about another Wikimedia matter"
+    assert kb.decide("how do i apply?").reason == "answer"
+
+
+@pytest.mark.parametrize("batch", ["holdout", "holdout2", "holdout3", "holdout4", "holdout5", "holdout6", "holdout7"])
+def test_accuracy_per_held_out_batch(kb, lines, batch):
+    """>= 90% right on the channel path, <= 1 false answer per 12 lines of chatter."""
+    rows = [x for x in lines if x.get("set") == batch]
+    qs, nulls = _questions(rows), _chatter(rows)
+    right = sum(1 for x in qs if (m := kb.match_chat(x["line"])) and m.topic == x["topic"])
+    false = [x["line"] for x in nulls if kb.match_chat(x["line"])]
+    assert right >= 0.9 * len(qs), (batch, right, len(qs))
+    assert len(false) <= len(nulls) / 12, (batch, false)
+
+
+# ------------------------------------------------------- overrides: one validation path
+
+def test_bad_override_is_refused_with_the_files_reason(kb):
+    with pytest.raises(ValueError, match="limit"):
+        kb.with_overrides([Override("age", text="x" * 500)])
+    with pytest.raises(ValueError, match="where its facts come from"):
+        kb.with_overrides([Override("brand-new", text="An unsourced claim.")])
+    kb2 = kb.with_overrides([Override("brand-new", text="Sourced. https://meta.wikimedia.org/wiki/VRT")])
+    assert kb2.answer("brand-new") == "Sourced. https://meta.wikimedia.org/wiki/VRT"
+
+
+def test_one_bad_stored_override_never_disables_the_others(kb):
+    skipped = []
+    kb2 = kb.with_overrides([Override("how-long", lang="en", text="Ask the admins here."),
+                             Override("age", text="x" * 500),
+                             Override("email", aliases=["mailbox"])],
+                            on_error=lambda o, e: skipped.append(o.topic))
+    assert skipped == ["age"]
+    assert kb2.answer("how-long").startswith("Ask the admins here.")
+    assert kb2.answer("mailbox") == kb2.answer("email")
+    assert kb2.answer("age") == kb.answer("age")
+
+
+def test_vocabulary_is_validated_data(tmp_path):
+    from OTRSHelp.kbdata import read_vocabulary, validate_vocabulary
+    v = read_vocabulary()
+    assert "hello" in v["greetings"]
+    broken = dict(v)
+    broken.pop("greetings")
+    with pytest.raises(ValueError, match="greetings: missing"):
+        validate_vocabulary(broken, "vocabulary.json")
+    with pytest.raises(ValueError, match=r"openers: must be a list"):
+        validate_vocabulary({**v, "openers": "how"}, "vocabulary.json")
