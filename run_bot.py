@@ -184,7 +184,10 @@ def registry_lines(st: Settings, site_conf: Path | None = None) -> list[str]:
         "supybot.reply.whenAddressedBy.nick": "True",
         "supybot.reply.whenNotCommand": "False",
         "supybot.reply.error.detailed": "False",
-        "supybot.protocols.irc.throttleTime": "0.5",
+        # one line every 1.1 s: Libera-like servers (InspIRCd commandrate 1000)
+        # allow one command a second after a short burst, and disconnect a
+        # client whose backlog passes 8 KB (RecvQ exceeded)
+        "supybot.protocols.irc.throttleTime": "1.1",
         "supybot.drivers.poll": "0.1",  # lines from the poller thread go out within 0.1 s
         "supybot.drivers.maxReconnectWait": "120",
         "supybot.log.stdout": "True",
@@ -286,6 +289,8 @@ def prepare_home(st: Settings) -> Path:
     for sub in ("conf", "data", "data/tmp", "logs", "backup", "web"):
         (st.home / sub).mkdir(parents=True, exist_ok=True)
     os.chmod(st.home, 0o700)
+    for name in ("channels.conf", "networks.conf", "ignores.conf"):  # Limnoria's own, kept
+        (st.home / "conf" / name).touch(mode=0o600, exist_ok=True)
     conf_file = st.home / "conf" / "otrshelp.conf"
     conf_file.write_text("\n".join(registry_lines(st)) + "\n", encoding="utf-8")
     os.chmod(conf_file, 0o600)

@@ -17,7 +17,7 @@ from urllib.parse import quote
 from .names import irc_safe, no_ping
 from .store import Event
 
-__all__ = ["DEFAULT_FORMATS", "Links", "format_event", "summarize", "lines_for"]
+__all__ = ["DEFAULT_FORMATS", "Links", "format_event", "summarize", "lines_for", "rest_line"]
 
 DEFAULT_FORMATS: dict[str, str] = {
     "opened": "New VRT application by $applicant ($queues; $languages): \u201c$excerpt\u201d $link",
@@ -58,6 +58,11 @@ class Links:
         page = quote(self.title.replace(" ", "_"), safe="/:,()!*'@$")
         frag = quote(anchor.replace(" ", "_"), safe="/:,()!*'@$-._~")
         return self.article.replace("$1", page) + ("#" + frag if frag else "")
+
+    def history(self) -> str:
+        sep = "&" if "?" in self.script else "?"
+        page = quote(self.title.replace(" ", "_"), safe="/:,()!*'@$")
+        return f"{self.script}{sep}title={page}&action=history"
 
     def diff(self, revid: int | None) -> str:
         if not revid:
@@ -158,17 +163,58 @@ def summarize(events: Iterable[Event], links: Links, max_bytes: int = MAX_BYTES)
 
 
 def lines_for(events: list[Event], links: Links, formats: Mapping[str, str] | None = None,
-              burst: int = 5, max_bytes: int = MAX_BYTES) -> list[tuple[str, list[int]]]:
+              burst: int = 5, max_bytes: int = MAX_BYTES,
+              max_lines: int | None = None) -> list[tuple[str, list[int]]]:
     """The lines to send for *events*, each with the ids of the events it
-    covers (so each can be marked announced when its line is sent)."""
-    if len(events) <= burst:
+    covers (so each can be marked announced when its line is delivered).
+
+    However many events come at once (one edit adding 300 sections, a
+    catch-up after a day offline), the channel gets at most ``max_lines``
+    lines (default: ``burst``): up to ``burst`` events one line each; more
+    become one line per application; more applications than that become
+    lines for the first few and one line for all the rest."""
+    max_lines = max(1, max_lines or burst)
+    if len(events) <= min(burst, max_lines):
         return [(format_event(e, links, formats, max_bytes), [e.id] if e.id is not None else [])
                 for e in events]
     by_app: "OrderedDict[str, list[Event]]" = OrderedDict()
     for e in events:
         by_app.setdefault(e.applicant, []).append(e)
+    groups = list(by_app.values())
+    own = groups if len(groups) <= max_lines else groups[:max_lines - 1]
     out = []
-    for evs in by_app.values():
+    for evs in own:
         line = summarize(evs, links, max_bytes)[0]
         out.append((line, [e.id for e in evs if e.id is not None]))
+    rest = [e for evs in groups[len(own):] for e in evs]
+    if rest:
+        out.append((rest_line(rest, links, len(groups) - len(own), max_bytes),
+                    [e.id for e in rest if e.id is not None]))
     return out
+
+
+_REST_WORDS = (("opened", "new application", "new applications"), ("vote", "vote", "votes"),
+               ("question", "question", "questions"), ("reply", "reply", "replies"),
+               ("comment", "comment", "comments"), ("status", "decision", "decisions"),
+               ("archived", "archived", "archived"))
+
+
+def rest_line(events: list[Event], links: Links, applications: int, max_bytes: int = MAX_BYTES) -> str:
+    """One line for many applications at once: what happened, by whom when
+    it was one edit, and where to read it (the diff, or the page history)."""
+    counts = [f"{n} {one if n == 1 else many}"
+              for kind, one, many in _REST_WORDS
+              if (n := sum(1 for e in events if e.kind == kind))]
+    revids = {e.revid for e in events}
+    actors = {e.actor for e in events}
+    lead = "…and" if applications else ""
+    text = f"{lead} {applications} more application{'s' if applications != 1 else ''}: {', '.join(counts)}"
+    if len(revids) == 1 and None not in revids:
+        text += ", in one edit"
+        if len(actors) == 1 and None not in actors:
+            text += f" by {no_ping(next(iter(actors)))}"
+        link = links.diff(next(iter(revids)))
+    else:
+        link = links.history()
+    line = irc_safe(text.strip())
+    return _cut_bytes(line, max_bytes - len(link.encode()) - 1) + " " + link

@@ -71,6 +71,7 @@ class OTRSHelp(callbacks.Plugin):
     VRTS admins follow each applicant ("status", "pending", "mark")."""
 
     threaded = True
+    echo_message = True  # the server's echoes of our lines are their receipts
 
     def __init__(self, irc):
         self.__parent = super(OTRSHelp, self)
@@ -90,6 +91,15 @@ class OTRSHelp(callbacks.Plugin):
         self.memory = ChannelMemory()
         self._answer_seq = 0
         self._poll_again = False
+        # receipts (see outFilter): lines in flight by echo label / PING token
+        self._by_label: dict[str, list[int]] = {}
+        self._by_ping: dict[str, list[int]] = {}
+        self._unpinged: list[int] = []
+        self._ping_seq = 0
+        self._queued = 0
+        self._lines_left: dict[int, int] = {}
+        self._confirmed: set[int] = set()  # received, not yet written to the store
+        self._down: dict[str, str] = {}
         self.store = Store(self._db_url())
         self.kb_base = KnowledgeBase.load()
         self.kb = self._knowledge_base()
@@ -137,11 +147,6 @@ class OTRSHelp(callbacks.Plugin):
             self.client.close()
         self.store.close()
         self.__parent.die()
-
-    def reset(self):
-        """Reconnecting: lines queued but never sent will be sent again."""
-        with self._announce_lock:
-            self._in_flight.clear()
 
     def _components(self) -> Watcher:
         """Wiki client, tracker and watcher for the configured wiki and
@@ -209,13 +214,16 @@ class OTRSHelp(callbacks.Plugin):
 
     def poll_now(self):
         """One poll and the announcements it found (also used by tests)."""
+        self._flush_receipts()
         try:
             watcher = self._components()
             result = watcher.poll()
         except Exception as e:  # never let the poller thread die silently
-            log.exception("OTRSHelp: poll failed: %s", e)
+            self._trouble("the database" if _is_store_error(e) else "the poll", e)
             self.last_poll = {"time": time.time(), "error": str(e)}
             return None
+        self._trouble("the database", None)
+        self._trouble("the poll", None)
         if result.page is not None and self.links is not None and result.page.title != self.links.title:
             self.links = Links(self.links.article, self.links.script, result.page.title)
         self.last_poll = {"time": time.time(), "error": result.error,
@@ -224,6 +232,21 @@ class OTRSHelp(callbacks.Plugin):
             if irc.network == self._irc.network or len(world.ircs) == 1:
                 self.announce_pending(irc)
         return result
+
+    def _trouble(self, what: str, error: Exception | None) -> None:
+        """One log line when something goes away, one when it is back;
+        nothing in between (a poll every few seconds would flood the log)."""
+        if error is None:
+            if self._down.pop(what, None) is not None:
+                log.info("OTRSHelp: %s is back", what)
+            return
+        if what not in self._down:
+            if what == "the poll":
+                log.exception("OTRSHelp: poll failed: %s", error)
+            else:
+                log.warning("OTRSHelp: %s is unavailable (%s); trying again at every poll, "
+                            "nothing is lost meanwhile", what, _short(error))
+        self._down[what] = str(error)
 
     def announce_pending(self, irc) -> int:
         """Send what is recorded but not yet announced, in every channel the
@@ -236,7 +259,13 @@ class OTRSHelp(callbacks.Plugin):
                         if self.registryValue("announce", c, irc.network)]
             if not channels:
                 return 0
-            events = [e for e in self.store.unannounced() if e.id not in self._in_flight]
+            try:
+                stored = self.store.unannounced()
+            except Exception as e:
+                self._trouble("the database", e)
+                return 0
+            busy = self._in_flight | self._confirmed
+            events = [e for e in stored if e.id not in busy]
             if not events:
                 return 0
             burst = self.registryValue("burst")
@@ -247,19 +276,90 @@ class OTRSHelp(callbacks.Plugin):
                 for line, ids in lines_for(events, self.links, formats, burst=burst):
                     msg = ircmsgs.privmsg(channel, line)
                     msg.tag(EVENT_IDS_TAG, ids)
+                    for i in ids:
+                        self._lines_left[i] = self._lines_left.get(i, 0) + 1
+                    self._queued += 1
                     irc.queueMsg(msg)
                     sent += 1
             self._in_flight.update(e.id for e in events)
             return sent
 
+    # -- receipts: announced means the server has taken the line ---------------
     def outFilter(self, irc, msg):
+        """An announcement line is leaving. Its receipt is the server's echo
+        (IRCv3 echo-message, matched by label) or, where the server does not
+        echo, the PONG to a PING sent right after the last queued line."""
         ids = msg.tagged(EVENT_IDS_TAG)
-        if ids:
-            try:
-                self.store.mark_announced(ids)
-            except Exception as e:  # the line went out; log and carry on
-                log.error("OTRSHelp: could not mark events %s announced: %s", ids, e)
+        if not ids or msg.command != "PRIVMSG":
+            return msg
+        with self._announce_lock:
+            self._queued = max(0, self._queued - 1)
+            label = msg.server_tags.get("label")
+            if label and "echo-message" in irc.state.capabilities_ack:
+                self._by_label[label] = list(ids)
+            else:
+                self._unpinged.extend(ids)
+                if self._queued == 0:  # the last line of this batch: ask for the receipt
+                    self._ping_seq += 1
+                    token = f"otrshelp-{self._ping_seq}"
+                    self._by_ping[token] = self._unpinged
+                    self._unpinged = []
+                    irc.sendMsg(ircmsgs.ping(token))
         return msg
+
+    def _echo_receipt(self, msg) -> None:
+        """The server's echo of one of our lines: its receipt."""
+        label = msg.server_tags.get("label")
+        if not label or msg.tagged("emulatedEcho"):
+            return
+        with self._announce_lock:
+            ids = self._by_label.pop(label, None)
+        if ids is not None:
+            self._received(ids)
+
+    def doPong(self, irc, msg):
+        token = msg.args[-1] if msg.args else ""
+        with self._announce_lock:
+            ids = self._by_ping.pop(token, None)
+        if ids is not None:
+            self._received(ids)
+
+    def _received(self, ids) -> None:
+        with self._announce_lock:
+            for i in ids:
+                left = self._lines_left.get(i, 1) - 1
+                if left > 0:  # still a line for another channel in flight
+                    self._lines_left[i] = left
+                    continue
+                self._lines_left.pop(i, None)
+                self._in_flight.discard(i)
+                self._confirmed.add(i)
+        self._flush_receipts()
+
+    def _flush_receipts(self) -> None:
+        """Write the receipts; while the store is away they wait here (and
+        their events are not sent again), and go in when it is back."""
+        with self._announce_lock:
+            ids = sorted(self._confirmed)
+        if not ids:
+            return
+        try:
+            self.store.mark_announced(ids)
+        except Exception as e:
+            self._trouble("the database", e)
+            return
+        with self._announce_lock:
+            self._confirmed.difference_update(ids)
+
+    def reset(self):
+        """Reconnecting: lines without a receipt go again; received ones not."""
+        with self._announce_lock:
+            self._in_flight.clear()
+            self._lines_left.clear()
+            self._by_label.clear()
+            self._by_ping.clear()
+            self._unpinged = []
+            self._queued = 0
 
     def doJoin(self, irc, msg):
         if ircutils.strEqual(msg.nick, irc.nick):
@@ -291,6 +391,9 @@ class OTRSHelp(callbacks.Plugin):
             msg.nick, msg.server_tags, self.registryValue("botNicks"))
 
     def doPrivmsg(self, irc, msg):
+        if ircutils.strEqual(msg.nick, irc.nick):  # our own line, echoed
+            self._echo_receipt(msg)
+            return
         if not msg.channel or ircmsgs.isCtcp(msg) and not ircmsgs.isAction(msg):
             return
         channel, now, net = msg.channel, time.time(), irc.network
@@ -873,6 +976,17 @@ class OTRSHelp(callbacks.Plugin):
         irc.reply(_("%s is no longer a VRTS admin.") % no_ping(account), **target)
     admins = wrap(admins, ["vrtAdmin", optional(("literal", ("add", "remove"))),
                            additional("somethingWithoutSpaces")])
+
+
+def _is_store_error(e: Exception) -> bool:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    return isinstance(e, SQLAlchemyError)
+
+
+def _short(e: Exception, limit: int = 200) -> str:
+    text = " ".join(str(e).split())
+    return text if len(text) <= limit else text[:limit - 1] + "\u2026"
 
 
 def _utcnow() -> datetime:

@@ -461,3 +461,29 @@ def test_irc_safe() -> None:
     assert irc_safe("\u00e9t\u00e9 \u6f22\u5b57 \U0001f600") == "\u00e9t\u00e9 \u6f22\u5b57 \U0001f600"
     for c in HOSTILE:
         assert c not in irc_safe(f"x{c}y")
+
+
+# a bounded channel
+def test_one_edit_adding_three_hundred_applications_is_a_few_lines() -> None:
+    events = [ev("opened", f"Applicant {i}", f"Applicant {i}", id=i, revid=77) for i in range(300)]
+    events = [Event(**{**e.__dict__, "actor": "Mass Adder"}) for e in events]
+    out = lines_for(events, META, burst=6)
+    assert len(out) == 6
+    covered = [i for _line, ids in out for i in ids]
+    assert sorted(covered) == list(range(300)), "every event is covered exactly once"
+    last = out[-1][0]
+    assert "295 more applications: 295 new applications, in one edit by M\u200bass Adder" in last
+    assert last.endswith("diff=77")
+    assert all(len(line.encode()) <= MAX_BYTES for line, _ in out)
+
+
+def test_a_long_catch_up_of_many_editors_points_at_the_history() -> None:
+    events = []
+    for i in range(40):
+        events.append(ev("opened", f"App {i}", f"App {i}", id=2 * i, revid=100 + i))
+        events.append(ev("vote", f"App {i}", f"Voter {i}", vote="support", id=2 * i + 1, revid=200 + i))
+    out = lines_for(events, META, burst=5)
+    assert len(out) == 5
+    assert "36 more applications: 36 new applications, 36 votes" in out[-1][0]
+    assert "action=history" in out[-1][0]
+    assert sorted(i for _l, ids in out for i in ids) == list(range(80))
