@@ -150,3 +150,23 @@ def test_database_away_reads_as_not_held():
     assert not lease.try_acquire() and not lease.held()
     assert lease.last_error
     lease.close()
+
+
+def test_a_database_restart_loses_the_lock_and_either_bot_may_take_it_again():
+    """PostgreSQL restarted: the holder's session lock is gone with its
+    connection. held() says so (no exception), and afterwards exactly one
+    of the two bots gets the lease."""
+    from realservers import PostgresServer, create_database, require
+
+    require("PostgreSQL", PostgresServer.available(), "apt-get install postgresql")
+    with PostgresServer() as server:
+        url = create_database(server.url, "restart")
+        with Lease(url) as a, Lease(url) as b:
+            assert a.try_acquire() and not b.try_acquire()
+            server.pause()
+            assert not a.held() and a.last_error
+            assert not b.try_acquire()
+            server.resume()
+            assert b.try_acquire(), "the standby asks first after the restart"
+            assert not a.try_acquire() and not a.held()
+            assert b.held()
