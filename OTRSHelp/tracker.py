@@ -140,6 +140,15 @@ class Tracker:
         held: list[str] = []
         fresh = [r for r in unmatched_rows if r.missing_since_revid is None]
         mass = self._is_mass_removal(rows, fresh, apps, rev.text or "")
+        if mass and state.held_revid is not None and (
+                rev.timestamp - (state.held_since or rev.timestamp)).total_seconds() >= self.hold_seconds:
+            # an earlier hold has lasted (no idle poll released it yet): its
+            # sections are archived as release_holds would; this new mass
+            # removal starts a hold of its own
+            for row in [r for r in unmatched_rows if r.missing_since_revid is not None]:
+                self._archive(row, state.held_revid, state.held_since, None, events)
+                unmatched_rows.remove(row)
+            state.held_revid = state.held_since = None
         if mass and state.held_revid is None:
             state.held_revid, state.held_since = rev.revid, rev.timestamp
         if not unmatched_rows:

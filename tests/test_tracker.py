@@ -318,3 +318,27 @@ def test_edits_during_a_hold_are_announced_and_the_held_removal_later(store):
         [f"Closed {i}" for i in range(4)] + [f"Open {i}" for i in range(3)])
     assert {e.kind for e in later} == {"archived"}
     assert [a.applicant for a in store.applications()] == ["Open 3", "Newcomer"]
+
+
+def test_blanking_after_a_lasting_mass_archive_is_held_all_the_same(store):
+    """A real mass archive still held when its time is up (no idle poll
+    came), then a vandal blanks the page: the old removal is archived, the
+    blanking is held, and its revert says nothing."""
+    page = realistic_page(4)
+    wiki = Wiki(page)
+    tracker = Tracker(store, hold_seconds=3600)
+    tracker.process(wiki.save("Seeder"))
+    page.apps = [a for a in page.apps if a.name in ("Open 3", "Closed 3")]
+    assert tracker.process(wiki.save("Mass Archiver", minutes=30)).held
+    for i in range(3):
+        page.apps.append(App(f"Later {i}", at(40 + i)))
+        assert kinds(tracker.process(wiki.save(f"Later {i}", minutes=40 + i))) == [
+            ("opened", f"Later {i}", f"Later {i}", None)]
+    before = page.text()
+    r = tracker.process(wiki.save("Vandal", text="", minutes=200))
+    assert sorted(e.applicant for e in r.events) == sorted(
+        [f"Closed {i}" for i in range(3)] + [f"Open {i}" for i in range(3)])
+    assert {e.kind for e in r.events} == {"archived"}
+    assert set(r.held) == {"Open 3", "Closed 3", "Later 0", "Later 1", "Later 2"}
+    r = tracker.process(wiki.save("Patroller", text=before, minutes=201))
+    assert r.events == [] and not r.held
