@@ -318,9 +318,12 @@ class Store:
     def _ensure_schema(self) -> None:
         if self._schema_ready:
             return
-        with _outage_as_unavailable():
-            Base.metadata.create_all(self.engine)
-        self._schema_ready = True
+        with self._write_lock:  # one thread creates the tables
+            if self._schema_ready:
+                return
+            with _outage_as_unavailable():
+                Base.metadata.create_all(self.engine)
+            self._schema_ready = True
 
     def ping(self) -> None:
         """Raise StoreUnavailable unless the database answers now."""
