@@ -10,6 +10,7 @@ so the poller thread and command threads can use one Store at once.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 from contextlib import contextmanager
@@ -33,6 +34,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import (
     DeclarativeBase,
     Mapped,
@@ -55,8 +58,24 @@ __all__ = [
     "PageState",
     "RecordRow",
     "Store",
+    "StoreUnavailable",
     "utcnow",
 ]
+
+log = logging.getLogger("OTRSHelp.store")
+
+#: seconds to wait for a database connection before calling the store away
+CONNECT_TIMEOUT = 10
+
+
+class StoreUnavailable(Exception):
+    """The database cannot be used right now: server stopped or unreachable,
+    connection lost, disk full, locked too long.
+
+    The one error callers handle for an outage (a short message, no
+    traceback worth logging): the call that raised it wrote nothing, and the
+    store reconnects by itself on a later call, so the caller retries later.
+    """
 
 
 def utcnow() -> datetime:
@@ -291,17 +310,41 @@ class Store:
         kwargs: dict[str, Any] = {"echo": echo, "future": True}
         if url.startswith("sqlite"):
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
-        elif url.startswith(("mysql", "mariadb")):
-            kwargs["pool_recycle"] = 3600
-            kwargs["pool_pre_ping"] = True
         else:
+            # pre-ping: a connection left in the pool across a database
+            # restart is replaced instead of failing the next call
             kwargs["pool_pre_ping"] = True
+            kwargs["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT}
+            if url.startswith(("mysql", "mariadb")):
+                kwargs["pool_recycle"] = 3600
         self.engine: Engine = create_engine(url, **kwargs)
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._write_lock = threading.RLock()
-        Base.metadata.create_all(self.engine)
+        self._schema_ready = False
+        try:
+            self._ensure_schema()
+        except StoreUnavailable as e:
+            # started during an outage: the tables are made on the first
+            # call that finds the database back
+            log.warning("store not available yet: %s", e)
+
+    def _ensure_schema(self) -> None:
+        if self._schema_ready:
+            return
+        with self._write_lock:  # one thread creates the tables
+            if self._schema_ready:
+                return
+            with _outage_as_unavailable():
+                Base.metadata.create_all(self.engine)
+            self._schema_ready = True
+
+    def ping(self) -> None:
+        """Raise StoreUnavailable unless the database answers now."""
+        with self.reading() as s:
+            with _outage_as_unavailable():
+                s.execute(select(1))
 
     def close(self) -> None:
         self.engine.dispose()
@@ -311,12 +354,16 @@ class Store:
         """One write transaction; writers queue on a lock so SQLite never
         answers 'database is locked' to the poller."""
         with self._write_lock:
-            with self._sessions.begin() as session:
+            self._ensure_schema()
+            # all or nothing: a failure anywhere, the commit included, rolls
+            # the whole transaction back
+            with _outage_as_unavailable(), self._sessions.begin() as session:
                 yield session
 
     @contextmanager
     def reading(self) -> Iterator[Session]:
-        with self._sessions() as session:
+        self._ensure_schema()
+        with _outage_as_unavailable(), self._sessions() as session:
             yield session
 
     # -- page state --------------------------------------------------------
@@ -475,6 +522,28 @@ class Store:
     def count(self, model: type[Base]) -> int:
         with self.reading() as s:
             return s.scalar(select(func.count()).select_from(model)) or 0
+
+
+def _is_outage(error: BaseException) -> bool:
+    """Errors that say the database is away or full, not that a query is
+    wrong: an IntegrityError or ProgrammingError is a bug and stays one."""
+    if isinstance(error, (OperationalError, InterfaceError, PoolTimeout)):
+        return True
+    return isinstance(error, DBAPIError) and bool(error.connection_invalidated)
+
+
+@contextmanager
+def _outage_as_unavailable() -> Iterator[None]:
+    try:
+        yield
+    except StoreUnavailable:
+        raise
+    except (DBAPIError, PoolTimeout) as e:
+        if not _is_outage(e):
+            raise
+        orig = getattr(e, "orig", None) or e
+        first = (str(orig).strip().splitlines() or [type(orig).__name__])[0]
+        raise StoreUnavailable(f"{type(orig).__name__}: {first}") from e
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -13,6 +13,7 @@ still there after ``hold_seconds`` is taken as an archive.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Protocol
@@ -25,6 +26,9 @@ from .parser import Application, Comment, current_votes, parse_page, unanswered_
 from .store import ApplicationRow, CommentRow, Event, EventRow, Store
 
 __all__ = ["RevisionLike", "Tracker", "Result"]
+
+# any wikitext heading: the lead has them, a blanked page has none
+_HEADING = re.compile(r"^=+[^=\n].*=[ \t]*$", re.M)
 
 EVENT_KINDS = ("opened", "vote", "comment", "question", "reply", "status", "archived")
 
@@ -49,9 +53,11 @@ class Result:
 class Tracker:
     """Turns each new revision into events, exactly once.
 
-    ``hold_fraction``/``hold_min``: how many open applications must vanish in
-    one revision for it to be held back. Archiving many *closed* applications
-    at once is routine and never held.
+    ``hold_fraction``/``hold_min``: a revision is held back when more than
+    ``hold_fraction`` of the open applications vanish in it, with at least
+    ``hold_min`` sections gone in all (or when it leaves the page without a
+    heading). It is then held as a whole, closed sections included.
+    Archiving many *closed* applications at once is routine and never held.
     """
 
     def __init__(self, store: Store, *, hold_fraction: float = 0.5, hold_min: int = 3,
@@ -130,18 +136,27 @@ class Tracker:
                 row = _take(unmatched_rows, lambda r: r.opened == app.opened
                             and r.opened_by == app.opened_by)
                 pairs[i] = (app, row)
-        # 3. removals: archive, unless most open applications vanish at once
+        # 3. removals: archive, unless the revision is a mass removal
         held: list[str] = []
-        open_rows = [r for r in rows if r.status == "open"]
-        vanished_open = [r for r in unmatched_rows if r.status == "open"]
-        mass = (len(vanished_open) >= self.hold_min
-                and len(vanished_open) > self.hold_fraction * max(len(open_rows), 1))
+        fresh = [r for r in unmatched_rows if r.missing_since_revid is None]
+        mass = self._is_mass_removal(rows, fresh, apps, rev.text or "")
+        if mass and state.held_revid is not None and (
+                rev.timestamp - (state.held_since or rev.timestamp)).total_seconds() >= self.hold_seconds:
+            # an earlier hold has lasted (no idle poll released it yet): its
+            # sections are archived as release_holds would; this new mass
+            # removal starts a hold of its own
+            for row in [r for r in unmatched_rows if r.missing_since_revid is not None]:
+                self._archive(row, state.held_revid, state.held_since, None, events)
+                unmatched_rows.remove(row)
+            state.held_revid = state.held_since = None
         if mass and state.held_revid is None:
             state.held_revid, state.held_since = rev.revid, rev.timestamp
         if not unmatched_rows:
             state.held_revid = state.held_since = None
         elif state.held_revid is not None and (  # page time, so a catch-up holds too
                 rev.timestamp - (state.held_since or rev.timestamp)).total_seconds() < self.hold_seconds:
+            # held as a whole: closed sections too, or a blanking would
+            # archive every processed application in the vandal's name
             held = [r.applicant for r in unmatched_rows]
             for r in unmatched_rows:
                 r.missing_since_revid = r.missing_since_revid or rev.revid
@@ -149,6 +164,11 @@ class Tracker:
             for row in unmatched_rows:
                 self._archive(row, rev.revid, rev.timestamp, editor, events)
             state.held_revid = state.held_since = None
+        if mass and held:
+            # Nothing else in a mass removal counts either (a vandal who also
+            # rewrites or adds a section): the stored state stays as before
+            # it, so the revert compares equal and says nothing.
+            return held
         # 4. new and changed applications, in page order
         for app, row in pairs:
             digest = _digest(app)
@@ -163,6 +183,24 @@ class Tracker:
             self._update(row, app, rev, editor, events)
             row.content_digest = digest
         return held
+
+    def _is_mass_removal(self, rows: list[ApplicationRow], fresh: list[ApplicationRow],
+                         apps: list[Application], text: str) -> bool:
+        """Whether this revision, by itself, looks like blanking or vandalism.
+
+        Only removals new in this revision count, so later edits during a
+        hold are read normally. Removing processed (closed) sections alone
+        is routine archiving, however many; removing most *open* ones is
+        not. A page left without any heading at all is blanked even when it
+        held no open application."""
+        if not fresh:
+            return False
+        if not apps and not _HEADING.search(text):
+            return True
+        open_rows = [r for r in rows if r.status == "open"]
+        fresh_open = [r for r in fresh if r.status == "open"]
+        return (bool(fresh_open) and len(fresh) >= self.hold_min
+                and len(fresh_open) > self.hold_fraction * max(len(open_rows), 1))
 
     def _restore_archived(self, s: Session, app: Application) -> ApplicationRow | None:
         """A section put back after it was archived (an undone archive) is

@@ -375,8 +375,12 @@ class PostgresServer(_Server):
     is worthless for test data and costs most of the time of a commit.
     """
 
-    def __init__(self, bindir: Path | None = None) -> None:
+    def __init__(self, bindir: Path | None = None, settings: dict[str, str] | None = None) -> None:
         self.bindir = bindir or _postgres_bindir()
+        #: more ``-c name=value`` settings, after (so over) the defaults below;
+        #: a crash test wants ``synchronous_commit=on``, or a commit the
+        #: client saw succeed may be lost with the server
+        self.settings = dict(settings or {})
         self.port = 0  # chosen by start()
         self._proc: subprocess.Popen[bytes] | None = None
 
@@ -412,6 +416,13 @@ class PostgresServer(_Server):
             user="postgres",
         )
         self.port = free_port()
+        self._launch()
+
+    def _launch(self) -> None:
+        """Start the server on the cluster in ``workdir`` (made by start())."""
+        assert self.workdir is not None and self.bindir is not None
+        data = self.workdir / "data"
+        log = self.workdir / "postgres.log"
         self._proc = _spawn(
             [
                 self.bindir / "postgres",
@@ -423,6 +434,7 @@ class PostgresServer(_Server):
                 "-c", "synchronous_commit=off",
                 "-c", "full_page_writes=off",
                 "-c", "max_connections=200",
+                *[arg for k, v in self.settings.items() for arg in ("-c", f"{k}={v}")],
             ],
             log=log,
             cwd=self.workdir,
@@ -439,6 +451,17 @@ class PostgresServer(_Server):
             return True
         except psycopg.OperationalError:
             return False
+
+    def pause(self, sig: int = signal.SIGINT) -> None:
+        """Stop the server but keep its data, as an outage would: clients'
+        connections break. ``signal.SIGKILL`` is a crash instead of a fast
+        shutdown."""
+        _stop(self._proc, sig)
+        self._proc = None
+
+    def resume(self) -> None:
+        """Start the paused server again on the same port and data."""
+        self._launch()
 
     def stop(self) -> None:
         # SIGINT is PostgreSQL's "fast" shutdown: it does not wait for the

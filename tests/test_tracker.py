@@ -225,3 +225,120 @@ def test_reapplication_after_archive_is_a_new_application(store):
     page.apps.append(App("Bob", at(600)))
     assert kinds(tracker.process(wiki.save("Bob", minutes=600))) == [("opened", "Bob", "Bob", None)]
     assert store.find_application("bob").opened == at(600)
+
+
+def closed_app(name: str, minutes: int, mark: str = "{{not done}}") -> App:
+    app = App(name, at(minutes))
+    app.lines.append(f":{mark} Decided. {sig('VRT Admin', at(minutes + 1))}")
+    return app
+
+
+def realistic_page(open_count: int) -> Page:
+    """A page as it usually is: a few open applications below processed ones
+    not yet archived (today's page has 2 open, 4 closed)."""
+    marks = ["{{not done}}", "{{done}}", "{{withdrawn}}", "{{not done}}"]
+    closed = [closed_app(f"Closed {i}", -900 + 10 * i, marks[i % 4]) for i in range(4)]
+    return Page(closed + [App(f"Open {i}", at(-300 + i)) for i in range(open_count)])
+
+
+@pytest.mark.parametrize("open_count", [0, 1, 2, 4])
+def test_blanking_and_revert_announce_nothing_closed_sections_included(store, open_count):
+    """Issue 10: a blanked page held only the open applications; the closed
+    ones came out as "…'s application (declined) was archived by Vandal"."""
+    page = realistic_page(open_count)
+    wiki = Wiki(page)
+    tracker = Tracker(store)
+    tracker.process(wiki.save("Seeder"))
+    before = page.text()
+    everyone = {a.name for a in page.apps}
+
+    r = tracker.process(wiki.save("Vandal", text="lol", minutes=60))
+    assert r.events == [] and set(r.held) == everyone
+    r = tracker.process(wiki.save("Patroller", text=before, minutes=62))
+    assert r.events == [] and not r.held
+    assert {a.applicant for a in store.applications()} == everyone
+    assert [e.kind for e in store.events()] == []
+    # the page goes on normally after the revert
+    page.app("Closed 0").lines.append(f"*{{{{c}}}} Thanks anyway. {sig('Other', at(70))}")
+    assert kinds(tracker.process(wiki.save("Other", minutes=70))) == [("comment", "Closed 0", "Other", None)]
+
+
+def test_vandal_who_rewrites_what_is_left_is_held_as_a_whole(store):
+    """Removing most open sections while changing the rest (or adding a
+    signed fake application) in the same edit: nothing of that edit is
+    announced, and its revert says nothing either."""
+    page = realistic_page(3)
+    wiki = Wiki(page)
+    tracker = Tracker(store)
+    tracker.process(wiki.save("Seeder"))
+    before = page.text()
+    vandal = Page([page.app("Closed 1"), App("Fake Applicant", at(50))])
+    vandal.apps[0] = closed_app("Closed 1", -890, "{{done}}")
+    vandal.apps[0].lines.append(f"*{{{{oppose}}}} lol. {sig('Vandal', at(60))}")
+    r = tracker.process(wiki.save("Vandal", text=vandal.text(), minutes=60))
+    assert r.events == [] and "Open 0" in r.held and "Closed 0" in r.held
+    r = tracker.process(wiki.save("Patroller", text=before, minutes=61))
+    assert r.events == [] and not r.held
+    assert store.events() == []
+    assert store.find_application("Fake Applicant") is None
+
+
+def test_archiving_processed_sections_alone_is_announced_at_once(store):
+    page = realistic_page(2)
+    wiki = Wiki(page)
+    tracker = Tracker(store)
+    tracker.process(wiki.save("Seeder"))
+    page.apps = [a for a in page.apps if a.name.startswith("Open")]
+    r = tracker.process(wiki.save("VRT Admin", minutes=60))
+    assert not r.held
+    assert sorted(kinds(r)) == [("archived", "Closed 0", "VRT Admin", "declined"),
+                                ("archived", "Closed 1", "VRT Admin", "approved"),
+                                ("archived", "Closed 2", "VRT Admin", "withdrawn"),
+                                ("archived", "Closed 3", "VRT Admin", "declined")]
+    assert [a.applicant for a in store.applications()] == ["Open 0", "Open 1"]
+
+
+def test_edits_during_a_hold_are_announced_and_the_held_removal_later(store):
+    """A real mass removal: later edits on what is left are read normally,
+    and the removed sections are archived once the hold has lasted."""
+    page = realistic_page(4)
+    wiki = Wiki(page)
+    tracker = Tracker(store, hold_seconds=3600)
+    tracker.process(wiki.save("Seeder"))
+    page.apps = [page.app("Open 3")]
+    r = tracker.process(wiki.save("Mass Archiver", minutes=10))
+    assert r.events == [] and len(r.held) == 7
+    page.app("Open 3").lines.append(f"*{{{{s}}}} Yes. {sig('Supporter One', at(20))}")
+    r = tracker.process(wiki.save("Supporter One", minutes=20))
+    assert kinds(r) == [("vote", "Open 3", "Supporter One", "support")] and len(r.held) == 7
+    page.apps.append(App("Newcomer", at(30)))
+    assert kinds(tracker.process(wiki.save("Newcomer", minutes=30))) == [("opened", "Newcomer", "Newcomer", None)]
+    later = tracker.release_holds(now=at(10) + timedelta(hours=2))
+    assert sorted(e.applicant for e in later) == sorted(
+        [f"Closed {i}" for i in range(4)] + [f"Open {i}" for i in range(3)])
+    assert {e.kind for e in later} == {"archived"}
+    assert [a.applicant for a in store.applications()] == ["Open 3", "Newcomer"]
+
+
+def test_blanking_after_a_lasting_mass_archive_is_held_all_the_same(store):
+    """A real mass archive still held when its time is up (no idle poll
+    came), then a vandal blanks the page: the old removal is archived, the
+    blanking is held, and its revert says nothing."""
+    page = realistic_page(4)
+    wiki = Wiki(page)
+    tracker = Tracker(store, hold_seconds=3600)
+    tracker.process(wiki.save("Seeder"))
+    page.apps = [a for a in page.apps if a.name in ("Open 3", "Closed 3")]
+    assert tracker.process(wiki.save("Mass Archiver", minutes=30)).held
+    for i in range(3):
+        page.apps.append(App(f"Later {i}", at(40 + i)))
+        assert kinds(tracker.process(wiki.save(f"Later {i}", minutes=40 + i))) == [
+            ("opened", f"Later {i}", f"Later {i}", None)]
+    before = page.text()
+    r = tracker.process(wiki.save("Vandal", text="", minutes=200))
+    assert sorted(e.applicant for e in r.events) == sorted(
+        [f"Closed {i}" for i in range(3)] + [f"Open {i}" for i in range(3)])
+    assert {e.kind for e in r.events} == {"archived"}
+    assert set(r.held) == {"Open 3", "Closed 3", "Later 0", "Later 1", "Later 2"}
+    r = tracker.process(wiki.save("Patroller", text=before, minutes=201))
+    assert r.events == [] and not r.held
