@@ -33,7 +33,8 @@ from .faq import KnowledgeBase, Override
 from .listener import ChannelMemory, Pending, looks_like_bot
 from .names import irc_safe, no_ping, normalize_username
 from .profile import ProfileCache
-from .store import Store, default_url
+from .lease import Lease
+from .store import Store, StoreUnavailable, default_url
 from .tracker import Tracker
 from .watcher import Watcher
 from .wikiclient import WikiClient, WikiError
@@ -101,6 +102,10 @@ class OTRSHelp(callbacks.Plugin):
         self._confirmed: set[int] = set()  # received, not yet written to the store
         self._down: dict[str, str] = {}
         self.store = Store(self._db_url())
+        # one active bot per database (a standby, or Toolforge's new pod
+        # starting before the old one stops): None until the first poll
+        self.lease = Lease(self.store.engine, "otrshelp")
+        self._active: bool | None = None
         self.kb_base = KnowledgeBase.load()
         self.kb = self._knowledge_base()
         self._irc = irc
@@ -145,6 +150,7 @@ class OTRSHelp(callbacks.Plugin):
             thread.join(timeout=15)
         if self.client is not None:
             self.client.close()
+        self.lease.close()  # a standby takes over at its next poll
         self.store.close()
         self.__parent.die()
 
@@ -212,8 +218,23 @@ class OTRSHelp(callbacks.Plugin):
                     return
                 self._poll_again = False
 
+    def _check_lease(self) -> bool:
+        """Take or keep the lease; say so once when this bot becomes the
+        active one or a standby."""
+        active = self.lease.try_acquire()
+        if active != self._active:
+            if active:
+                log.info("OTRSHelp: this bot is the active one on its database")
+            else:
+                log.warning("OTRSHelp: another bot holds this database (%s); standing by, "
+                            "taking over when it stops", self.lease.last_error or "lease taken")
+        self._active = active
+        return active
+
     def poll_now(self):
         """One poll and the announcements it found (also used by tests)."""
+        if not self._check_lease():
+            return None
         self._flush_receipts()
         try:
             watcher = self._components()
@@ -252,6 +273,8 @@ class OTRSHelp(callbacks.Plugin):
         """Send what is recorded but not yet announced, in every channel the
         bot is in and announces in. Nothing is sent while the bot is in no
         such channel: the events wait until someone can read them."""
+        if self._active is False:
+            return 0
         if self.links is None:
             self._components()
         with self._announce_lock:
@@ -504,6 +527,8 @@ class OTRSHelp(callbacks.Plugin):
         """Before any plugin sees a message: who sent it is what the server
         says on this message, and only the public commands are open."""
         if msg.command in ("PRIVMSG", "NOTICE") and msg.prefix and ircutils.isUserHostmask(msg.prefix):
+            if self._active is False and not ircutils.strEqual(msg.nick, irc.nick):
+                return None  # a standby neither answers nor obeys: the active bot does
             if self.registryValue("accountsOnly"):
                 self._bind_login(irc, msg)
             if self.registryValue("publicCommandsOnly"):
@@ -979,9 +1004,7 @@ class OTRSHelp(callbacks.Plugin):
 
 
 def _is_store_error(e: Exception) -> bool:
-    from sqlalchemy.exc import SQLAlchemyError
-
-    return isinstance(e, SQLAlchemyError)
+    return isinstance(e, StoreUnavailable)
 
 
 def _short(e: Exception, limit: int = 200) -> str:
