@@ -222,6 +222,9 @@ class OTRSHelp(callbacks.Plugin):
         """Take or keep the lease; say so once when this bot becomes the
         active one or a standby."""
         active = self.lease.try_acquire()
+        if not active and self.lease.last_error:  # the database is away, not taken
+            self._trouble("the database", StoreUnavailable(self.lease.last_error))
+            return False
         if active != self._active:
             if active:
                 log.info("OTRSHelp: this bot is the active one on its database")
