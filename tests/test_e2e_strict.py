@@ -45,3 +45,33 @@ def _unannounced(scene) -> int:
 
     with sqlite3.connect(f"file:{scene.home / 'data' / 'otrshelp.sqlite3'}?mode=ro", uri=True) as c:
         return c.execute("SELECT count(*) FROM events WHERE announced_at IS NULL").fetchone()[0]
+
+
+def test_a_blanking_and_its_revert_announce_nothing(mediawiki, ircd, tmp_path):
+    """A vandal blanks the page (open and closed applications alike); an
+    admin reverts a minute later. Nobody's application was archived."""
+    from botprocess import now_min as _now
+    from pagebuilder import App as _App
+
+    scene = Scene(mediawiki, ircd, tmp_path / "var", prefix="blank")
+    try:
+        t = _now()
+        for i in range(3):
+            closed = _App(f"Closed Applicant {i}", t)
+            closed.lines.append(f":{{{{not done}}}} Declined. {sig('VRT Admin', t)}")
+            scene.page.apps.append(closed)
+        scene.edit("VRT Admin")
+        scene.start_bot()
+        before = len(scene.lines())
+        good = scene.page.text()
+        scene.revid = scene.wiki.edit(scene.title, "lol", "Vandal", "blank")
+        time.sleep(4)
+        scene.revid = scene.wiki.edit(scene.title, good, "VRT Admin", "revert")
+        time.sleep(5)
+        assert scene.lines()[before:] == [], scene.lines()[before:]
+        # the page still works afterwards
+        scene.page.apps[0].lines.append(f"*{{{{support}}}} Fine. {sig('Supporter One', t)}")
+        scene.edit("Supporter One")
+        scene.wait_line("S\u200bupporter One supports")
+    finally:
+        scene.close()
