@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from botprocess import Scene, now_min
+from botprocess import Scene, now_min, wait_until
 from pagebuilder import App, sig
 
 
@@ -75,3 +75,49 @@ def test_a_blanking_and_its_revert_announce_nothing(mediawiki, ircd, tmp_path):
         scene.wait_line("S\u200bupporter One supports")
     finally:
         scene.close()
+
+
+def test_the_server_dies_in_the_middle_of_a_burst(mediawiki, tmp_path):
+    """Lines that reached the server (their echo came back) are not sent
+    again after the reconnect; the rest are; nothing is lost."""
+    import re
+
+    from botprocess import now_min as _now
+    from pagebuilder import App as _App
+    from realservers import IrcPerson, IrcServer, require
+
+    require("InspIRCd", IrcServer.available(), "apt-get install inspircd")
+    with IrcServer(strict=True, server_name="dies.test") as server:
+        scene = Scene(mediawiki, server, tmp_path / "var", prefix="dies")
+        person2 = None
+        try:
+            scene.start_bot()
+            t = _now()
+            names = [f"Burst Applicant {i:02d}" for i in range(12)]
+            scene.page.apps += [_App(n, t) for n in names]
+            scene.edit("Mass Adder")
+            wait_until(lambda: len(scene.lines()) >= 2, 60, "two lines of the burst", scene.bot.log)
+            server.stop()
+            before = scene.lines()
+            server.start()
+            person2 = IrcPerson("127.0.0.1", server.port, f"back{scene.tag[:4]}")
+            person2.join(scene.channel)
+
+            def after() -> list[str]:
+                return [text for _k, src, target, text in person2.messages
+                        if src == scene.nick and target == scene.channel]
+            wait_until(lambda: any("more application" in l for l in after() + before), 120,
+                       "the rest of the burst after the reconnect", scene.bot.log)
+            time.sleep(4)
+            seen_before = {n for n in names if any(n.replace("B", "B\u200b", 1) in l for l in before)}
+            seen_after = {n for n in names if any(n.replace("B", "B\u200b", 1) in l for l in after())}
+            assert len(before) < 6 and after(), "the server died in the middle of the burst"
+            assert not seen_before & seen_after, (before, after())
+            rest = sum(int(m.group(1)) for l in before + after()
+                       for m in [re.search(r"(\d+) more applications?", l)] if m)
+            assert len(seen_before) + len(seen_after) + rest == 12, (before, after())
+            assert _unannounced(scene) == 0
+        finally:
+            if person2 is not None:
+                person2.close()
+            scene.close()
