@@ -26,17 +26,31 @@ ROOT = Path(__file__).resolve().parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from OTRSHelp import defaults as plugin_defaults  # noqa: E402  (no Limnoria import)
+
+# The connection's defaults (the contract's). The plugin's own settings have
+# their defaults in OTRSHelp/config.py (via OTRSHelp/defaults.py); run_bot
+# writes a plugin setting only when its variable is set, so conf/otrshelp.conf
+# can set it too.
 DEFAULTS = {
     "OTRSHELP_NICK": "OTRSHelp",
     "OTRSHELP_IRC_SERVER": "irc.libera.chat:6697",
     "OTRSHELP_IRC_TLS": "true",
     "OTRSHELP_CHANNELS": "#wikimedia-otrsconnect",
     "OTRSHELP_PREFIX": "!",
-    "OTRSHELP_WIKI_API": "https://meta.wikimedia.org/w/api.php",
-    "OTRSHELP_PAGE": "OTRS/Volunteering",
-    "OTRSHELP_EVENTSTREAM": "https://stream.wikimedia.org/v2/stream/recentchange",
-    "OTRSHELP_POLL_SECONDS": "60",
+    "OTRSHELP_WIKI_API": plugin_defaults.WIKI_API,
+    "OTRSHELP_PAGE": plugin_defaults.PAGE,
+    "OTRSHELP_EVENTSTREAM": plugin_defaults.EVENTSTREAM,
+    "OTRSHELP_POLL_SECONDS": str(plugin_defaults.POLL_SECONDS),
     "OTRSHELP_HOME": "./var",
+}
+# variable -> the plugin setting it overrides when set
+PLUGIN_VARIABLES = {
+    "OTRSHELP_WIKI_API": "supybot.plugins.OTRSHelp.wikiApi",
+    "OTRSHELP_PAGE": "supybot.plugins.OTRSHelp.page",
+    "OTRSHELP_EVENTSTREAM": "supybot.plugins.OTRSHelp.eventStream",
+    "OTRSHELP_POLL_SECONDS": "supybot.plugins.OTRSHelp.pollSeconds",
+    "OTRSHELP_CONTACT": "supybot.plugins.OTRSHelp.contact",
 }
 NETWORK = "libera"
 # salt of the unusable password of users.conf entries run_bot makes for
@@ -70,6 +84,7 @@ class Settings:
     network: str = NETWORK
     extra: dict[str, str] = field(default_factory=dict)
     site_conf: Path = ROOT / "conf" / "otrshelp.conf"
+    set_vars: frozenset[str] = frozenset()  # the variables the environment set
 
 
 def _env(env: dict[str, str], name: str) -> str:
@@ -150,7 +165,9 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     site_conf = Path(_env(env, "OTRSHELP_SITE_CONF") or ROOT / "conf" / "otrshelp.conf").expanduser()
     if _env(env, "OTRSHELP_SITE_CONF") and not site_conf.is_file():
         raise ConfigError(f"OTRSHELP_SITE_CONF: {str(site_conf)!r} is not a readable file")
-    return Settings(site_conf=site_conf, nick=nick, server=m.group(1), port=int(m.group(2)),
+    set_vars = frozenset(k for k, v in env.items() if k.startswith("OTRSHELP_") and v.strip()
+                         or k == "OTRSHELP_EVENTSTREAM")
+    return Settings(site_conf=site_conf, set_vars=set_vars, nick=nick, server=m.group(1), port=int(m.group(2)),
                     tls=tls_text in ("true", "1", "yes", "on"), channels=channels,
                     sasl_user=sasl_user, sasl_password=sasl_password, admins=admins, owners=owners,
                     prefix=prefix, wiki_api=wiki_api, page=page, eventstream=stream,
@@ -238,15 +255,69 @@ def registry_lines(st: Settings, site_conf: Path | None = None) -> list[str]:
         "supybot.directories.plugins": f"{ROOT},{ROOT / 'plugins'}",
         "supybot.plugins": " ".join(plugins),
         "supybot.reply.whenAddressedBy.chars": st.prefix,
-        "supybot.plugins.OTRSHelp.wikiApi": st.wiki_api,
-        "supybot.plugins.OTRSHelp.page": st.page,
-        "supybot.plugins.OTRSHelp.eventStream": st.eventstream,
-        "supybot.plugins.OTRSHelp.pollSeconds": str(st.poll_seconds),
-        "supybot.plugins.OTRSHelp.contact": st.contact,
         "supybot.plugins.OTRSHelp.admins": " ".join(st.admins),
     })
+    from_env = {"OTRSHELP_WIKI_API": st.wiki_api, "OTRSHELP_PAGE": st.page,
+                "OTRSHELP_EVENTSTREAM": st.eventstream, "OTRSHELP_POLL_SECONDS": str(st.poll_seconds),
+                "OTRSHELP_CONTACT": st.contact}
+    for var, key in PLUGIN_VARIABLES.items():
+        if var in st.set_vars:
+            values[key] = from_env[var]
     values.update(st.extra)
     return [f"{k}: {_escape(v)}" for k, v in values.items()]
+
+
+def _registry_file(path: Path) -> dict[str, str]:
+    """``key: value`` lines of a Limnoria registry file, values as written."""
+    out: dict[str, str] = {}
+    if not path.exists():
+        return out
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        if not line.startswith("supybot."):
+            continue
+        # keys hold colons themselves (".:libera.#chan" for a network's channel)
+        key, sep, value = line.partition(": ")
+        if not sep and line.endswith(":"):
+            key, value = line[:-1], ""
+        elif not sep:
+            continue
+        out[key.strip()] = value
+    return out
+
+
+def merge_irc_changes(new: list[str], old_file: dict[str, str], written: dict[str, str],
+                      st: Settings) -> list[str]:
+    """Keep what was changed from IRC across a restart.
+
+    Precedence, lowest first: config.py's defaults, run_bot's own values,
+    conf/otrshelp.conf, values changed from IRC (``config``, ``announce
+    off``: kept in OTRSHELP_HOME), then the environment. A value changed from
+    IRC is one whose key run_bot wrote at the last start and Limnoria's file
+    now holds with another value; a key run_bot never wrote (a channel's own
+    setting, say) is carried over as Limnoria left it."""
+    lines = dict(line.split(": ", 1) if ": " in line else (line.rstrip(":"), "") for line in new)
+    env_keys = _env_owned_keys(st)
+    for key, value in old_file.items():
+        if key in env_keys or key.endswith(".sasl.password"):
+            continue
+        if key not in written:
+            lines.setdefault(key, value)  # Limnoria's own, or made from IRC: carried over
+        elif written[key] != value:
+            lines[key] = value  # changed from IRC: wins over the site conf
+    return [f"{k}: {v}" for k, v in lines.items()]
+
+
+def _env_owned_keys(st: Settings) -> set[str]:
+    net = f"supybot.networks.{st.network}"
+    keys = {"supybot.nick", "supybot.networks", f"{net}.servers", f"{net}.ssl", f"{net}.channels",
+            f"{net}.sasl.username", "supybot.plugins", "supybot.reply.whenAddressedBy.chars",
+            "supybot.plugins.OTRSHelp.admins", "supybot.directories.plugins"}
+    keys |= {k for k in ("supybot.directories.conf", "supybot.directories.data",
+                         "supybot.directories.data.tmp", "supybot.directories.data.web",
+                         "supybot.directories.backup", "supybot.directories.log")}
+    keys |= {key for var, key in PLUGIN_VARIABLES.items() if var in st.set_vars}
+    keys |= set(st.extra)
+    return keys
 
 
 def _conf_file_values(path: Path) -> dict[str, str]:
@@ -292,8 +363,20 @@ def prepare_home(st: Settings) -> Path:
     for name in ("channels.conf", "networks.conf", "ignores.conf"):  # Limnoria's own, kept
         (st.home / "conf" / name).touch(mode=0o600, exist_ok=True)
     conf_file = st.home / "conf" / "otrshelp.conf"
-    conf_file.write_text("\n".join(registry_lines(st)) + "\n", encoding="utf-8")
+    written_file = st.home / "conf" / "written-by-run_bot.json"
+    ours = registry_lines(st)
+    try:
+        written = json.loads(written_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        written = {}
+    lines = merge_irc_changes(ours, _registry_file(conf_file), written, st)
+    conf_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
     os.chmod(conf_file, 0o600)
+    # what run_bot itself made of conf/ and the environment: a later
+    # difference in Limnoria's file is a change made from IRC
+    written_file.write_text(json.dumps(dict(l.split(": ", 1) if ": " in l else (l.rstrip(":"), "")
+                                            for l in ours), indent=0), encoding="utf-8")
+    os.chmod(written_file, 0o600)
     users = st.home / "conf" / "users.conf"
     users.write_text(users_conf(st.owners), encoding="utf-8")
     os.chmod(users, 0o600)

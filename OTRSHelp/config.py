@@ -14,6 +14,7 @@ except Exception:  # pragma: no cover - Limnoria without i18n
     def _(x):
         return x
 
+from . import defaults
 from .announce import DEFAULT_FORMATS
 
 
@@ -30,7 +31,7 @@ def configure(advanced):
     from supybot.questions import something
 
     conf.registerPlugin("OTRSHelp", True)
-    page = something("Which page holds the applications?", default="OTRS/Volunteering")
+    page = something("Which page holds the applications?", default=defaults.PAGE)
     OTRSHelp.page.setValue(page)
 
 
@@ -38,17 +39,17 @@ OTRSHelp = conf.registerPlugin("OTRSHelp")
 
 # -- the wiki ------------------------------------------------------------
 conf.registerGlobalValue(OTRSHelp, "wikiApi", registry.String(
-    "https://meta.wikimedia.org/w/api.php", _("""Action API endpoint (api.php) of
+    defaults.WIKI_API, _("""Action API endpoint (api.php) of
     the wiki that holds the applications page.""")))
 conf.registerGlobalValue(OTRSHelp, "page", registry.String(
-    "OTRS/Volunteering", _("""Title of the applications page. Redirects are
+    defaults.PAGE, _("""Title of the applications page. Redirects are
     followed once; the bot then follows the page id, so renames need no change.""")))
 conf.registerGlobalValue(OTRSHelp, "eventStream", registry.String(
-    "https://stream.wikimedia.org/v2/stream/recentchange", _("""EventStreams
+    defaults.EVENTSTREAM, _("""EventStreams
     recentchange URL that wakes the poller as soon as the page is edited. Empty
     turns the stream off; the poll carries on either way.""")))
 conf.registerGlobalValue(OTRSHelp, "pollSeconds", registry.PositiveInteger(
-    60, _("""Seconds between two revision polls. Each idle poll costs one small
+    defaults.POLL_SECONDS, _("""Seconds between two revision polls. Each idle poll costs one small
     API request.""")))
 conf.registerGlobalValue(OTRSHelp, "contact", registry.String(
     "", _("""How Wikimedia can reach the bot's operator (User-Agent), e.g. an

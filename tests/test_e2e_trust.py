@@ -271,3 +271,23 @@ def test_a_strangers_tour_of_every_loaded_command_learns_nothing(mediawiki, ircd
         tourist.close()
     finally:
         scene.close()
+
+
+def test_a_setting_changed_from_irc_survives_a_restart(trust) -> None:
+    scene, bot = trust, trust.nick
+    owner_account = scene.accounts["owner"][0]
+    owner = connect(scene, owner_account, role="owner")
+    try:
+        ask(owner, bot, [f"config channel {scene.channel} supybot.plugins.OTRSHelp.answerDelay 3"], 1,
+            scene.bot.log)
+    finally:
+        owner.close()
+    scene.bot.kill(signal.SIGTERM)  # Limnoria writes its registry back on the way out
+    scene.start_bot()
+    owner = connect(scene, owner_account, role="owner")
+    try:
+        (r,) = ask(owner, bot, [f"config channel {scene.channel} supybot.plugins.OTRSHelp.answerDelay"], 1,
+                   scene.bot.log)
+        assert r.strip() == "3.0", r
+    finally:
+        owner.close()

@@ -417,8 +417,9 @@ def test_registry_values_survive_limnoria_decoding(tmp_path: Path, monkeypatch: 
     assert values["supybot.plugins.OTRSHelp.page"] == "Volunteer Response Team/Volunteering/\u00dcbersicht"
     assert values["supybot.nick"] == "OTRSHelp"
     assert values["supybot.networks.libera.servers"] == "irc.libera.chat:6697"
-    assert values["supybot.plugins.OTRSHelp.wikiApi"] == "https://meta.wikimedia.org/w/api.php"
-    assert values["supybot.plugins.OTRSHelp.pollSeconds"] == "60"
+    # unset variables leave the plugin's settings to conf/ and config.py's defaults
+    assert "supybot.plugins.OTRSHelp.wikiApi" not in values
+    assert "supybot.plugins.OTRSHelp.pollSeconds" not in values
     assert values["supybot.reply.whenAddressedBy.chars"] == "!"
     assert values["supybot.directories.data"] == str(st.home / "data")
 
@@ -574,3 +575,38 @@ def test_a_broken_site_conf_is_one_clear_line(tmp_path: Path) -> None:
     site.write_text("answerDelay = 3\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"otrshelp.conf:1: expected 'supybot.name: value'"):
         registry_lines(load_settings({"OTRSHELP_HOME": str(tmp_path)}), site)
+
+
+def test_the_site_conf_sets_what_the_environment_leaves_unset(tmp_path: Path, keep_umask) -> None:
+    site = tmp_path / "site.conf"
+    site.write_text("supybot.plugins.OTRSHelp.page: Volunteer Response Team/Volunteering\n"
+                    "supybot.plugins.OTRSHelp.pollSeconds: 20\n"
+                    "supybot.plugins.OTRSHelp.contact: User:Operator\n", encoding="utf-8")
+    lines = registry_lines(settings(tmp_path, OTRSHELP_SITE_CONF=str(site)))
+    assert "supybot.plugins.OTRSHelp.page: Volunteer Response Team/Volunteering" in lines
+    assert "supybot.plugins.OTRSHelp.pollSeconds: 20" in lines
+    assert "supybot.plugins.OTRSHelp.contact: User:Operator" in lines
+    # a variable that is set wins over the site conf
+    lines = registry_lines(settings(tmp_path, OTRSHELP_SITE_CONF=str(site), OTRSHELP_POLL_SECONDS="5"))
+    assert "supybot.plugins.OTRSHelp.pollSeconds: 5" in lines
+
+
+def test_values_changed_from_irc_survive_a_restart(tmp_path: Path, keep_umask) -> None:
+    """Limnoria writes its registry back on exit with what was changed from
+    IRC; the next start keeps those changes (but not over the environment)."""
+    site = tmp_path / "site.conf"
+    site.write_text("supybot.plugins.OTRSHelp.answerDelay: 4\n", encoding="utf-8")
+    st = settings(tmp_path, OTRSHELP_SITE_CONF=str(site), OTRSHELP_NICK="OTRSHelp")
+    conf_file = prepare_home(st)
+    text = conf_file.read_text(encoding="utf-8")
+    # as Limnoria writes it back after `announce off` and `config ... answerDelay 2`
+    text = text.replace("supybot.plugins.OTRSHelp.answerDelay: 4", "supybot.plugins.OTRSHelp.answerDelay: 2")
+    text = text.replace("supybot.nick: OTRSHelp", "supybot.nick: SomethingElse")
+    text += "supybot.plugins.OTRSHelp.announce.#wikimedia-otrsconnect: False\n"
+    conf_file.write_text(text, encoding="utf-8")
+    lines = (prepare_home(st).read_text(encoding="utf-8")).splitlines()
+    assert "supybot.plugins.OTRSHelp.answerDelay: 2" in lines
+    assert "supybot.plugins.OTRSHelp.announce.#wikimedia-otrsconnect: False" in lines
+    assert "supybot.nick: OTRSHelp" in lines  # the environment wins
+    # and again after another restart with no change
+    assert "supybot.plugins.OTRSHelp.answerDelay: 2" in prepare_home(st).read_text(encoding="utf-8").splitlines()

@@ -1,0 +1,8 @@
+"""The defaults of the settings that both the bot's registry (config.py) and
+the command line (``run_bot.py scan``) need, kept in one place. Everything
+else has its default only in config.py."""
+
+WIKI_API = "https://meta.wikimedia.org/w/api.php"
+PAGE = "OTRS/Volunteering"
+EVENTSTREAM = "https://stream.wikimedia.org/v2/stream/recentchange"
+POLL_SECONDS = 60
