@@ -33,12 +33,13 @@ def test_catch_up_after_a_poll_that_died_half_way(mediawiki, tmp_path):
         for n in range(30):
             page.app("Alice Example").lines.append(f"*{{{{support}}}} Vote {n}. {sig(f'Voter {n}', at(n + 1))}")
             mediawiki.edit(title, page.text(), f"Voter {n}")
-        # the wiki fails after the change check and one batch of revisions
-        proxy.fail_after = 2
+        # the wiki fails after the change check, the history listing and
+        # three revisions' diffs
+        proxy.fail_after = 5
         broken = watcher.poll()
         assert broken.error and "500" in broken.error
-        done = broken.revisions  # one batch: its revisions are committed
-        assert 0 < done < 30 and len(broken.events) == done
+        done = broken.revisions  # the revisions read are committed
+        assert done == 3 and len(broken.events) == done
         store.close()
         # a new process, the wiki back: the rest, once, in order
         proxy.fail_after, proxy.mode = None, "ok"
