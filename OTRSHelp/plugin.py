@@ -32,6 +32,7 @@ from .eventstream import wiki_id
 from .faq import KnowledgeBase, Override
 from .listener import ChannelMemory, Pending, looks_like_bot
 from .names import irc_safe, no_ping, normalize_username
+from .pacing import Pacing
 from .profile import ProfileCache
 from .lease import Lease
 from .store import Store, StoreUnavailable, default_url
@@ -82,6 +83,8 @@ class OTRSHelp(callbacks.Plugin):
         self._in_flight: set[int] = set()
         self._poll_thread: threading.Thread | None = None
         self._stopping = threading.Event()
+        self._wake = threading.Event()
+        self.pacing: Pacing | None = None
         self._components_key: tuple | None = None
         self.client: WikiClient | None = None
         self.watcher: Watcher | None = None
@@ -123,16 +126,20 @@ class OTRSHelp(callbacks.Plugin):
         return default_url(conf.supybot.directories.data())
 
     def _schedule(self) -> None:
-        seconds = self.registryValue("pollSeconds")
-        schedule.addPeriodicEvent(self._start_poll, seconds, name="OTRSHelp.poll", now=True)
+        """Start the poller thread (paced by pacing.Pacing) and the stale
+        digest; the stream, if configured, only wakes the poller early."""
         hours = self.registryValue("staleDigestHours")
         if hours > 0:
             schedule.addPeriodicEvent(self._stale_digest, hours * 3600,
                                       name="OTRSHelp.staleDigest", now=False)
         self._start_stream()
+        self._start_poll()
 
     def die(self):
         self._stopping.set()
+        self._wake.set()
+        if self.client is not None:
+            self.client.stop.set()  # ends a retry wait at once
         for name in ("OTRSHelp.poll", "OTRSHelp.staleDigest"):
             try:
                 schedule.removeEvent(name)
@@ -147,7 +154,7 @@ class OTRSHelp(callbacks.Plugin):
             self.stream.stop()
         thread = self._poll_thread
         if thread is not None and thread.is_alive():
-            thread.join(timeout=15)
+            thread.join(timeout=1.5)  # a request in flight is not waited for
         if self.client is not None:
             self.client.close()
         self.lease.close()  # a standby takes over at its next poll
@@ -165,6 +172,8 @@ class OTRSHelp(callbacks.Plugin):
         key = (api, page, contact, hold, timeout)
         with self._lock:
             if self._components_key != key or self.watcher is None:
+                if self.client is not None:
+                    self.client.close()
                 self.client = WikiClient(api, contact=contact, timeout=timeout)
                 tracker = Tracker(self.store, hold_seconds=hold)
                 self.watcher = Watcher(self.client, tracker, self.store, page, api)
@@ -197,26 +206,40 @@ class OTRSHelp(callbacks.Plugin):
     # polling and announcing
     # ------------------------------------------------------------------
     def _start_poll(self) -> None:
-        """Runs in the main loop (periodic event) or the stream thread: the
-        network work goes to a thread of its own, one at a time."""
+        """Poll now: wakes the poller thread (from the stream's thread or a
+        command), or starts it. Polls run one at a time on that thread; it
+        waits between polls on an event, so die() ends the wait at once."""
         with self._lock:
             if self._stopping.is_set():
                 return
+            self._wake.set()
             if self._poll_thread is not None and self._poll_thread.is_alive():
-                self._poll_again = True
                 return
-            self._poll_again = False
             self._poll_thread = threading.Thread(target=self._poll_loop, name="OTRSHelp poller",
                                                  daemon=True)
             self._poll_thread.start()
 
     def _poll_loop(self) -> None:
+        """Poll, then wait as pacing.Pacing says: short while the page is
+        active, longer when it has been quiet for hours (pollSeconds at
+        most). With the stream on, the poll is a safety net: every
+        pollSeconds, and the stream wakes it for each edit."""
+        pacing = self.pacing = Pacing()
         while not self._stopping.is_set():
-            self.poll_now()
-            with self._lock:
-                if not getattr(self, "_poll_again", False):
-                    return
-                self._poll_again = False
+            self._wake.clear()
+            result = self.poll_now()
+            pacing.longest = float(self.registryValue("pollSeconds"))
+            if self.stream is not None:
+                pacing.active = pacing.normal = pacing.longest
+            else:
+                pacing.active = float(self.registryValue("pollActiveSeconds"))
+                pacing.normal = float(self.registryValue("pollIdleSeconds"))
+            pacing.quiet_after = float(self.registryValue("pollQuietHours")) * 3600
+            if result is not None and result.revisions:
+                pacing.changed()
+            if self._stopping.is_set():
+                return
+            self._wake.wait(pacing.interval())
 
     def _check_lease(self) -> bool:
         """Take or keep the lease; say so once when this bot becomes the

@@ -13,8 +13,12 @@ welcome is etiquette, not features:
 * one request at a time (a lock, because the poller thread and IRC command
   threads share one client);
 * a change check that costs one small request (``prop=info`` gives
-  ``lastrevid``); wikitext is fetched only when it changed, revision by
-  revision, so the editor of each revision is known.
+  ``lastrevid``); when it moved, the new revisions are listed without
+  content (ids, editor, size, sha1), and their text is fetched only as far
+  as ``revtext`` needs it (a diff, the sections it touched, or the whole);
+* every wait (back-off, Retry-After, maxlag) is on ``stop``, a
+  ``threading.Event``: the plugin sets it in ``die()`` and the client gives
+  up at once instead of sleeping on.
 
 Plain Python: nothing here imports supybot.
 """
@@ -43,6 +47,8 @@ __all__ = [
     "PageMissing",
     "ClientStats",
     "WikiClient",
+    "RevisionMeta",
+    "Stopped",
     "default_user_agent",
     "parse_timestamp",
 ]
@@ -54,6 +60,8 @@ BOT_VERSION = _PKG_VERSION or "0.1.0"
 MAXLAG = 5
 # MediaWiki allows at most 50 revisions with content per request (500 for bots).
 MAX_CONTENT_BATCH = 50
+# Revisions listed without content: 500 a request for anyone.
+MAX_LIST_BATCH = 500
 
 
 @dataclass(frozen=True)
@@ -83,6 +91,26 @@ class Revision:
     hidden: bool = False
 
 
+@dataclass(frozen=True)
+class RevisionMeta:
+    """A revision as the history lists it, without its text: enough to
+    credit the editor and to check a rebuilt text (``sha1`` of the UTF-8
+    text, ``size`` in bytes). ``hidden`` as in Revision."""
+
+    revid: int
+    parentid: int
+    timestamp: datetime
+    user: str
+    comment: str
+    size: int
+    sha1: str | None
+    hidden: bool = False
+
+    def with_text(self, text: str, hidden: bool | None = None) -> "Revision":
+        return Revision(self.revid, self.parentid, self.timestamp, self.user, self.comment,
+                        text, self.hidden if hidden is None else hidden)
+
+
 class WikiError(Exception):
     """A wiki request failed; ``str()`` is one line a person can act on.
 
@@ -95,6 +123,10 @@ class WikiError(Exception):
         super().__init__(message)
         self.code = code
         self.retry_after = retry_after
+
+
+class Stopped(WikiError):
+    """The client was told to stop (``stop`` set): the bot is shutting down."""
 
 
 class PageMissing(WikiError):
@@ -207,7 +239,8 @@ class WikiClient:
         backoff: float = 1.0,
         max_backoff: float = 60.0,
         session: requests.Session | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
+        stop: threading.Event | None = None,
     ) -> None:
         if not api_url:
             raise ValueError("api_url is required (e.g. https://meta.wikimedia.org/w/api.php)")
@@ -223,14 +256,34 @@ class WikiClient:
         self.backoff = backoff
         self.max_backoff = max_backoff
         self.session = session or requests.Session()
+        # Waits are on the stop event so die() ends them at once; tests
+        # inject ``sleep`` to record the waits instead of waiting.
+        self.stop = stop or threading.Event()
         self._sleep = sleep
         self._lock = threading.Lock()
         self.stats = ClientStats()
 
     def close(self) -> None:
-        """Close the HTTP session (the plugin's die() calls this)."""
-        with self._lock:
+        """Stop and close the HTTP session (the plugin's die() calls this).
+
+        Does not wait for a request in flight for longer than a second: a
+        stopping bot must not hang on an unreachable wiki."""
+        self.stop.set()
+        got = self._lock.acquire(timeout=1.0)
+        try:
             self.session.close()
+        finally:
+            if got:
+                self._lock.release()
+
+    def _wait(self, seconds: float) -> None:
+        """Wait before a retry; raises Stopped as soon as ``stop`` is set."""
+        if self._sleep is not None:
+            self._sleep(seconds)
+        elif seconds > 0:
+            self.stop.wait(seconds)
+        if self.stop.is_set():
+            raise Stopped("the wiki client was stopped", code="stopped")
 
     # ------------------------------------------------------------------ core
 
@@ -262,6 +315,8 @@ class WikiClient:
         with self._lock:
             attempt = 0
             while True:
+                if self.stop.is_set():
+                    raise Stopped(f"{what}: the wiki client was stopped", code="stopped")
                 attempt += 1
                 outcome = self._attempt(query, headers, attempt)
                 if isinstance(outcome, dict):
@@ -289,7 +344,7 @@ class WikiClient:
                 self.stats.waited_seconds += outcome.wait
                 log.info("%s: %s; retrying in %.1f s (attempt %d of %d)",
                          what, outcome.reason, outcome.wait, attempt + 1, self.max_retries + 1)
-                self._sleep(outcome.wait)
+                self._wait(outcome.wait)
 
     def _attempt(self, query: dict[str, str], headers: dict[str, str],
                  attempt: int) -> "dict | _Retry":
@@ -386,54 +441,124 @@ class WikiClient:
     def revisions_after(self, pageid: int, after_revid: int | None,
                         batch: int = 20) -> Iterator[Revision]:
         """Every revision of the page newer than ``after_revid``, oldest
-        first, with content, fetched ``batch`` at a time (``rvdir=newer``
-        from ``rvstartid``, following API continuation). With
-        ``after_revid=None`` only the latest revision: a first start does
-        not replay the page's whole history.
+        first, with its whole text. With ``after_revid=None`` only the
+        latest revision: a first start does not replay the page's history.
 
-        The lock is taken per request, not across yields, so other threads
-        can use the client while the caller processes a revision."""
-        props = "ids|timestamp|user|comment|content"
+        The history is listed without content first, so the revision
+        already processed costs a line of metadata, never its text; the
+        texts then come ``batch`` at a time by revision id. The watcher
+        uses ``revision_list`` and ``revtext`` instead, which fetch less."""
+        batch = max(1, min(int(batch), MAX_CONTENT_BATCH))
         if after_revid is None:
             data = self.get(action="query", prop="revisions", pageids=int(pageid),
-                            rvprop=props, rvslots="main")
+                            rvprop="ids|timestamp|user|comment|content", rvslots="main")
             page = self._single_page(data.get("query", {}), f"page id {pageid}")
             for rev in page.get("revisions") or []:
                 yield _revision(rev)
             return
+        pending: list[RevisionMeta] = []
+        for meta in self.revision_list(pageid, after_revid):
+            pending.append(meta)
+            if len(pending) >= batch:
+                yield from self._with_texts(pageid, pending)
+                pending = []
+        if pending:
+            yield from self._with_texts(pageid, pending)
 
-        batch = max(1, min(int(batch), MAX_CONTENT_BATCH))
+    def _with_texts(self, pageid: int, metas: list[RevisionMeta]) -> Iterator[Revision]:
+        texts = self.revision_texts([m.revid for m in metas if not m.hidden])
+        for meta in metas:
+            if meta.revid in texts:
+                text, hidden = texts[meta.revid]
+                yield meta.with_text(text, hidden or meta.hidden)
+            else:
+                yield meta.with_text("", True)
+
+    def revision_list(self, pageid: int, after_revid: int) -> Iterator[RevisionMeta]:
+        """The revisions newer than ``after_revid``, oldest first, without
+        content: ids, editor, time, summary, size and sha1 (a few hundred
+        bytes each). Follows continuation; if ``after_revid`` was deleted,
+        starts at the first revision after it."""
         start = int(after_revid)
-        skip = start
+        skip: int | None = start
         params: dict[str, Any] = dict(
-            action="query", prop="revisions", pageids=int(pageid), rvprop=props,
-            rvslots="main", rvdir="newer", rvstartid=start, rvlimit=batch,
+            action="query", prop="revisions", pageids=int(pageid),
+            rvprop="ids|timestamp|user|comment|size|sha1", rvdir="newer",
+            rvstartid=start, rvlimit=MAX_LIST_BATCH,
         )
         try:
-            first = self.get(**params)
+            data = self.get(**params)
         except WikiError as exc:
             if exc.code not in ("badid_rvstartid", "nosuchrevid"):
                 raise
             # The last processed revision was deleted: find the first one
             # after it by id (cheap, no content), then enumerate from there.
-            start_at = self._first_revision_after(pageid, start, batch)
+            start_at = self._first_revision_after(pageid, start, MAX_CONTENT_BATCH)
             if start_at is None:
                 return
             params["rvstartid"] = start_at
             skip = None
-            first = self.get(**params)
-
-        data = first
+            data = self.get(**params)
         while True:
             page = self._single_page(data.get("query", {}), f"page id {pageid}")
             for rev in page.get("revisions") or []:
                 if skip is not None and rev.get("revid") == skip:
                     continue
-                yield _revision(rev)
+                yield _revision_meta(rev)
             cont = data.get("continue")
             if not cont:
                 return
             data = self.get(**{**params, **cont})
+
+    def revision_texts(self, revids: list[int]) -> dict[int, tuple[str, bool]]:
+        """The whole text of each revision (at most 50 a request): revid ->
+        (text, hidden)."""
+        out: dict[int, tuple[str, bool]] = {}
+        ids = [int(r) for r in revids]
+        for i in range(0, len(ids), MAX_CONTENT_BATCH):
+            chunk = ids[i:i + MAX_CONTENT_BATCH]
+            data = self.get(action="query", prop="revisions", revids=chunk,
+                            rvprop="ids|content", rvslots="main")
+            for page in (data.get("query") or {}).get("pages") or []:
+                for rev in page.get("revisions") or []:
+                    r = _revision(rev)
+                    out[r.revid] = (r.text, r.hidden)
+        return out
+
+    def section_text(self, revid: int, section: int) -> str | None:
+        """Section ``section`` of revision ``revid`` as MediaWiki numbers
+        sections (0 is the lead; a section includes its subsections; the
+        text comes without trailing whitespace). None when the revision has
+        no such section or its text is hidden."""
+        try:
+            data = self.get(action="query", prop="revisions", revids=int(revid),
+                            rvprop="content", rvslots="main", rvsection=int(section))
+        except WikiError as exc:
+            if exc.code in ("rvnosuchsection", "nosuchsection"):
+                return None
+            raise
+        for page in (data.get("query") or {}).get("pages") or []:
+            for rev in page.get("revisions") or []:
+                slot = (rev.get("slots") or {}).get("main") or {}
+                if slot.get("texthidden") or slot.get("textmissing") or "content" not in slot:
+                    return None
+                return str(slot["content"])
+        return None
+
+    def compare(self, fromrev: int, torev: int) -> str | None:
+        """The diff between two revisions as MediaWiki renders it (HTML
+        table rows with line numbers), or None when the wiki will not give
+        one (hidden text, deleted revision)."""
+        try:
+            data = self.get(action="compare", fromrev=int(fromrev), torev=int(torev),
+                            prop="diff")
+        except WikiError as exc:
+            if exc.code in ("nosuchrevid", "missingcontent", "permissiondenied",
+                            "missingtitle", "baddiff"):
+                return None
+            raise
+        body = (data.get("compare") or {}).get("body")
+        return None if body is None else str(body)
 
     def _first_revision_after(self, pageid: int, after_revid: int, batch: int) -> int | None:
         """Walk the history newest first (ids only) to the oldest revision
@@ -500,6 +625,23 @@ def _revision(rev: dict) -> Revision:
         user="" if rev.get("userhidden") else str(rev.get("user") or ""),
         comment="" if rev.get("commenthidden") else str(rev.get("comment") or ""),
         text=str(text),
+        hidden=hidden,
+    )
+
+
+def _revision_meta(rev: dict) -> RevisionMeta:
+    """API revision without content -> RevisionMeta."""
+    hidden = bool(rev.get("sha1hidden") or rev.get("texthidden") or rev.get("suppressed"))
+    timestamp = parse_timestamp(rev.get("timestamp")) or datetime.fromtimestamp(0, timezone.utc)
+    sha1 = rev.get("sha1")
+    return RevisionMeta(
+        revid=int(rev["revid"]),
+        parentid=int(rev.get("parentid") or 0),
+        timestamp=timestamp,
+        user="" if rev.get("userhidden") else str(rev.get("user") or ""),
+        comment="" if rev.get("commenthidden") else str(rev.get("comment") or ""),
+        size=int(rev.get("size") or 0),
+        sha1=str(sha1) if sha1 and not hidden else None,
         hidden=hidden,
     )
 

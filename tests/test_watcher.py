@@ -33,12 +33,13 @@ def test_catch_up_after_a_poll_that_died_half_way(mediawiki, tmp_path):
         for n in range(30):
             page.app("Alice Example").lines.append(f"*{{{{support}}}} Vote {n}. {sig(f'Voter {n}', at(n + 1))}")
             mediawiki.edit(title, page.text(), f"Voter {n}")
-        # the wiki fails after the change check and one batch of revisions
-        proxy.fail_after = 2
+        # the wiki fails after the change check, the history listing and
+        # three revisions' diffs
+        proxy.fail_after = 5
         broken = watcher.poll()
         assert broken.error and "500" in broken.error
-        done = broken.revisions  # one batch: its revisions are committed
-        assert 0 < done < 30 and len(broken.events) == done
+        done = broken.revisions  # the revisions read are committed
+        assert done == 3 and len(broken.events) == done
         store.close()
         # a new process, the wiki back: the rest, once, in order
         proxy.fail_after, proxy.mode = None, "ok"
@@ -69,4 +70,41 @@ def test_page_followed_by_id_through_a_rename(mediawiki, tmp_path):
     result = watcher.poll()
     assert [(e.kind, e.actor) for e in result.events] == [("vote", "Opposer")]
     assert store.state().page_id == pageid and result.page.title == new
+    store.close()
+
+
+def test_checkpoint_empties_sqlites_write_ahead_log(tmp_path):
+    """On a long run the -wal file would keep its largest size; the
+    watcher checkpoints every 20 revisions and the file is empty again."""
+    from datetime import datetime, timezone
+    from pathlib import Path
+    from OTRSHelp.store import EventRow
+
+    store = Store(f"sqlite:///{tmp_path}/wal.sqlite3")
+    wal = Path(f"{tmp_path}/wal.sqlite3-wal")
+    for n in range(200):
+        with store.transaction() as s:
+            s.add(EventRow(kind="comment", applicant=f"A{n}", actor="B", revid=n, anchor="x" * 500,
+                           time=datetime.now(timezone.utc), detail={"excerpt": "y" * 500}))
+    assert wal.stat().st_size > 100_000
+    store.checkpoint()
+    assert wal.stat().st_size == 0
+    assert store.count(EventRow) == 200
+    store.close()
+
+
+def test_only_the_last_revision_text_is_kept(mediawiki, tmp_path):
+    """The text kept for rebuilding is one revision's, however many are read."""
+    title = f"Volunteer Response Team/Volunteering {uuid.uuid4().hex[:6]}"
+    page = Page([App("Alice Example", at(0))])
+    mediawiki.edit(title, page.text(), "Page Creator")
+    store, client, watcher = make_watcher(mediawiki.api_url, title, f"sqlite:///{tmp_path}/t.sqlite3")
+    watcher.poll()
+    for n in range(3):
+        page.app("Alice Example").lines.append(f"*{{{{support}}}} V{n}. {sig(f'Voter {n}', at(n + 1))}")
+        last = mediawiki.edit(title, page.text(), f"Voter {n}")
+    result = watcher.poll()
+    assert result.revisions == 3
+    assert watcher.texts.last_revid == last and watcher.texts.last_text == page.text().rstrip()
+    assert watcher.texts.stats.rebuilt == 3 and watcher.texts.stats.whole == 0
     store.close()

@@ -383,15 +383,51 @@ def test_one_request_at_a_time_across_threads(fake, sleeps):
 
 # -------------------------------------------------------------- revisions
 
-def _revisions_route(params):
-    assert params["prop"] == "revisions"
-    if "rvcontinue" in params:
-        return Reply(recorded("revisions_batch2.json"))
-    return Reply(recorded("revisions_batch1.json"))
+def _recorded_revisions() -> list[dict]:
+    """The recorded history (two API batches) as one list of revisions."""
+    revs = []
+    for name in ("revisions_batch1.json", "revisions_batch2.json"):
+        revs += recorded(name)["query"]["pages"][0]["revisions"]
+    return revs
+
+
+def _history_route(revs: list[dict], page_size: int = 3):
+    """Answers as MediaWiki does: a history listing without content (with
+    size and sha1, continued every ``page_size`` revisions) and texts by
+    revision id."""
+    def meta(rev: dict) -> dict:
+        out = {k: v for k, v in rev.items() if k != "slots"}
+        text = ((rev.get("slots") or {}).get("main") or {}).get("content")
+        if text is None:
+            out["sha1hidden"] = True
+        else:
+            out["size"] = len(text.encode())
+            out["sha1"] = __import__("hashlib").sha1(text.encode()).hexdigest()
+        return out
+
+    def route(params):
+        assert params["prop"] == "revisions"
+        if "revids" in params:
+            wanted = {int(r) for r in params["revids"].split("|")}
+            assert "content" in params["rvprop"]
+            return Reply({"query": {"pages": [{"pageid": 10738406, "ns": 0, "revisions": [
+                r for r in revs if r["revid"] in wanted]}]}})
+        assert "content" not in params["rvprop"]
+        start = int(params["rvstartid"])
+        newer = [r for r in revs if r["revid"] >= start]
+        offset = int(params.get("rvcontinue", 0))
+        chunk = newer[offset:offset + page_size]
+        body: dict = {"query": {"pages": [{"pageid": 10738406, "ns": 0,
+                                           "revisions": [meta(r) for r in chunk]}]}}
+        if offset + page_size < len(newer):
+            body["continue"] = {"rvcontinue": str(offset + page_size), "continue": "||"}
+        return Reply(body)
+
+    return route
 
 
 def test_revisions_after_pages_through_continuation_in_order(fake, sleeps):
-    fake.route = _revisions_route
+    fake.route = _history_route(_recorded_revisions())
     client = make_client(fake, sleeps)
     revs = list(client.revisions_after(10738406, 26731300, batch=3))
     assert [r.revid for r in revs] == [26731377, 26731390, 26731402, 26731455]
@@ -400,19 +436,22 @@ def test_revisions_after_pages_through_continuation_in_order(fake, sleeps):
     assert revs[0].timestamp == datetime(2024, 5, 2, 7, 55, 13, tzinfo=timezone.utc)
     assert revs[0].parentid == 26731300 and "{{support}}" in revs[0].text
     assert revs[-1].comment == "add language" and "en, de" in revs[-1].text
-    first, second = fake.requests[0][0], fake.requests[1][0]
-    for params in (first, second):
+    listings = [p for p, _ in fake.requests if "rvstartid" in p]
+    assert len(listings) == 2  # continued
+    for params in listings:
         assert params["pageids"] == "10738406"
         assert params["rvdir"] == "newer" and params["rvstartid"] == "26731300"
-        assert params["rvslots"] == "main" and params["rvlimit"] == "3"
-        assert set(params["rvprop"].split("|")) == {"ids", "timestamp", "user", "comment", "content"}
-    assert "rvcontinue" not in first
-    assert second["rvcontinue"] == "20240502081102|26731402" and second["continue"] == "||"
-    assert len(fake.requests) == 2
+        assert set(params["rvprop"].split("|")) == {"ids", "timestamp", "user", "comment",
+                                                    "size", "sha1"}
+    # the text of the revision already processed is never asked for
+    texts = [p for p, _ in fake.requests if "revids" in p]
+    asked = {int(r) for p in texts for r in p["revids"].split("|")}
+    assert 26731300 not in asked and asked == {26731377, 26731402, 26731455}
+    assert all(p["rvslots"] == "main" for p in texts)
 
 
 def test_hidden_revision_does_not_crash_and_is_flagged(fake, sleeps):
-    fake.route = _revisions_route
+    fake.route = _history_route(_recorded_revisions())
     client = make_client(fake, sleeps)
     hidden = [r for r in client.revisions_after(10738406, 26731300, batch=3) if r.hidden]
     assert [r.revid for r in hidden] == [26731390]
@@ -440,6 +479,7 @@ def test_revisions_after_a_deleted_start_revision(fake, sleeps):
             {"revid": 26731455, "parentid": 26731402}, {"revid": 26731402, "parentid": 26731390},
             {"revid": 26731390, "parentid": 26731377}, {"revid": 26731377, "parentid": 26731300},
             {"revid": 26731300, "parentid": 26731211}]}]}}
+    history = _history_route([r for r in _recorded_revisions() if r["revid"] <= 26731390])
 
     def route(params):
         if params.get("rvstartid") == "26731350":
@@ -447,12 +487,9 @@ def test_revisions_after_a_deleted_start_revision(fake, sleeps):
                                     "info": "No revision was found for parameter \"rvstartid\"."}})
         if params.get("rvprop") == "ids":
             return Reply(ids_only)
-        assert params["rvstartid"] == "26731377"
-        batch = recorded("revisions_batch1.json")
-        revs = batch["query"]["pages"][0]["revisions"]
-        batch["query"]["pages"][0]["revisions"] = [r for r in revs if r["revid"] >= 26731377]
-        del batch["continue"]
-        return Reply(batch)
+        if "rvstartid" in params:
+            assert params["rvstartid"] == "26731377"
+        return history(params)
 
     fake.route = route
     client = make_client(fake, sleeps)
@@ -541,3 +578,40 @@ def test_real_wiki_missing_page(mediawiki):
     client = WikiClient(mediawiki.api_url, contact="tests@example.org")
     with pytest.raises(PageMissing):
         client.resolve_page(_title("never created"))
+
+
+# -------------------------------------------------------------- stopping
+
+def test_stop_ends_a_retry_wait_at_once(fake):
+    """die() sets the client's stop event: a back-off of 30 s the server
+    asked for ends within a fraction of a second, with a Stopped error."""
+    from OTRSHelp.wikiclient import Stopped
+    fake.route = lambda params: Reply(b"busy", status=503, headers={"Retry-After": "30"})
+    client = WikiClient(fake.api_url, contact="tests@example.org", timeout=2.0)
+    threading.Timer(0.3, client.stop.set).start()
+    started = time.monotonic()
+    with pytest.raises(Stopped):
+        client.page_info(10738406)
+    assert time.monotonic() - started < 1.5
+    assert len(fake.requests) == 1  # no second attempt after the stop
+
+
+def test_close_does_not_wait_for_a_hung_request(fake):
+    """A wiki that does not answer: close() returns within about a second
+    although the poller's request holds the client's lock for 3 s more."""
+    fake.route = lambda params: Reply(recorded("info_pageid.json"), delay=4.0)
+    client = WikiClient(fake.api_url, contact="tests@example.org", timeout=10.0)
+    worker = threading.Thread(target=lambda: _swallow(client.page_info, 10738406), daemon=True)
+    worker.start()
+    time.sleep(0.3)
+    started = time.monotonic()
+    client.close()
+    assert time.monotonic() - started < 1.5
+    assert client.stop.is_set()
+
+
+def _swallow(fn, *args):
+    try:
+        fn(*args)
+    except Exception:
+        pass

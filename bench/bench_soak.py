@@ -1,0 +1,232 @@
+#!/usr/bin/env python3
+"""Does memory stay flat over months of polls and edits?
+
+Drives the watcher, tracker, store (SQLite file) and announcer in-process
+through N polls and M edits of a 300-application page, against recorded
+MediaWiki behaviour: a requests transport adapter answers the Action API
+calls the bot makes (prop=info, the history listing, action=compare with
+MediaWiki's diff table, texts by revision id) from an in-memory history,
+so nothing but this process spends CPU. Every 1,000 polls it prints the
+resident memory, the SQLite files' sizes and tracemalloc's top growers
+since warm-up; at the end the slope in KiB per 1,000 polls.
+
+Run from the repository root: ``python bench/bench_soak.py`` (10,000 polls,
+1,000 edits, a few minutes); ``--polls``/``--edits`` for a shorter run,
+``--no-tracemalloc`` for the RSS alone (tracemalloc costs time and memory).
+"""
+from __future__ import annotations
+
+import argparse
+import difflib
+import gc
+import hashlib
+import html
+import json
+import os
+import sys
+import tempfile
+import time
+import tracemalloc
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+
+import requests  # noqa: E402
+from requests.adapters import BaseAdapter  # noqa: E402
+
+from pagebuilder import App, Page, at, sig  # noqa: E402
+
+from OTRSHelp.announce import DEFAULT_FORMATS, Links, lines_for  # noqa: E402
+from OTRSHelp.store import Store  # noqa: E402
+from OTRSHelp.tracker import Tracker  # noqa: E402
+from OTRSHelp.watcher import Watcher  # noqa: E402
+from OTRSHelp.wikiclient import WikiClient  # noqa: E402
+
+API = "http://wiki.invalid/w/api.php"
+TITLE = "Volunteer Response Team/Volunteering"
+PAGEID = 4242
+
+
+def mw_diff(old: str, new: str) -> str:
+    """A diff table as MediaWiki 1.39 renders it (two lines of context)."""
+    a, b = old.split("\n"), new.split("\n")
+    rows = []
+
+    def cell(kind: str, side: str, text: str) -> str:
+        inner = "<br/>" if text == "" else f"<div>{html.escape(text)}</div>"
+        return f'<td class="diff-marker"></td><td class="diff-{kind} diff-side-{side}">{inner}</td>'
+
+    for group in difflib.SequenceMatcher(None, a, b, autojunk=False).get_grouped_opcodes(2):
+        i1, j1 = group[0][1], group[0][3]
+        rows.append(f'<tr><td colspan="2" class="diff-lineno" id="mw-diff-left-l{i1 + 1}">Line {i1 + 1}:</td>'
+                    f'\n<td colspan="2" class="diff-lineno">Line {j1 + 1}:</td></tr>')
+        for tag, i1, i2, j1, j2 in group:
+            if tag == "equal":
+                for x in a[i1:i2]:
+                    rows.append(f"<tr>{cell('context', 'deleted', x)}{cell('context', 'added', x)}</tr>")
+                continue
+            olds, news = a[i1:i2], b[j1:j2]
+            for k in range(max(len(olds), len(news))):
+                left = (cell("deletedline", "deleted", olds[k]) if k < len(olds)
+                        else '<td colspan="2" class="diff-side-deleted"></td>')
+                right = (cell("addedline", "added", news[k]) if k < len(news)
+                         else '<td colspan="2" class="diff-side-added"></td>')
+                rows.append(f"<tr>{left}{right}</tr>")
+    return "\n".join(rows) + "\n"
+
+
+class RecordedWiki(BaseAdapter):
+    """The Action API answers the bot's client needs, from memory."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.revs: list[dict] = []
+        self.t0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+    def save(self, text: str, user: str) -> None:
+        text = text.rstrip()
+        revid = len(self.revs) + 1
+        self.revs.append({"revid": revid, "parentid": revid - 1, "user": user,
+                          "timestamp": (self.t0 + timedelta(minutes=revid)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                          "comment": "", "size": len(text.encode()),
+                          "sha1": hashlib.sha1(text.encode()).hexdigest(), "text": text})
+        if len(self.revs) > 3:  # the history itself is not what we measure
+            self.revs[-4]["text"] = None
+
+    def send(self, request, **kwargs):
+        q = {k: v[-1] for k, v in parse_qs(urlsplit(request.url).query).items()}
+        body = self.answer(q)
+        r = requests.Response()
+        r.status_code = 200
+        r._content = json.dumps(body).encode()
+        r.headers["Content-Type"] = "application/json"
+        r.url = request.url
+        r.request = request
+        return r
+
+    def close(self) -> None:
+        pass
+
+    def page(self, **extra) -> dict:
+        return {"query": {"pages": [{"pageid": PAGEID, "ns": 0, "title": TITLE, **extra}]}}
+
+    def answer(self, q: dict) -> dict:
+        last = self.revs[-1]
+        if q.get("action") == "compare":
+            a, b = self.revs[int(q["fromrev"]) - 1], self.revs[int(q["torev"]) - 1]
+            return {"compare": {"body": mw_diff(a["text"], b["text"])}}
+        if q.get("prop") == "info":
+            return self.page(lastrevid=last["revid"], length=last["size"])
+        if "revids" in q:
+            wanted = {int(x) for x in q["revids"].split("|")}
+            return self.page(revisions=[{"revid": r["revid"], "slots": {"main": {"content": r["text"]}}}
+                                        for r in self.revs if r["revid"] in wanted])
+        if "rvstartid" in q:
+            start = int(q["rvstartid"])
+            return self.page(revisions=[{k: v for k, v in r.items() if k != "text"}
+                                        for r in self.revs if r["revid"] >= start])
+        r = last
+        return self.page(revisions=[{"revid": r["revid"], "parentid": r["parentid"], "user": r["user"],
+                                     "timestamp": r["timestamp"], "comment": "",
+                                     "slots": {"main": {"content": r["text"]}}}])
+
+
+def rss_kib() -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--polls", type=int, default=10_000)
+    ap.add_argument("--edits", type=int, default=1_000)
+    ap.add_argument("--apps", type=int, default=300)
+    ap.add_argument("--warmup", type=int, default=1_000, help="polls before the baseline")
+    ap.add_argument("--no-tracemalloc", action="store_true")
+    args = ap.parse_args()
+    every = max(1, args.polls // max(1, args.edits))
+
+    wiki = RecordedWiki()
+    page = Page([App(f"Applicant {i:03d}", at(i)) for i in range(args.apps)])
+    for i, app in enumerate(page.apps):
+        for c in range(3):
+            app.lines.append(f"*{{{{support}}}} Helpful. {sig(f'Voter {c}', at(1000 + i * 5 + c))}")
+    wiki.save(page.text(), "Creator")
+    session = requests.Session()
+    session.mount("http://", wiki)
+
+    with tempfile.TemporaryDirectory(prefix="otrshelp-soak-") as tmp:
+        db = Path(tmp) / "soak.sqlite3"
+        store = Store(f"sqlite:///{db}")
+        client = WikiClient(API, contact="otrshelp-bench@example.org", session=session)
+        watcher = Watcher(client, Tracker(store), store, TITLE, API)
+        links = Links.from_api(API, TITLE)
+        print(f"{args.polls} polls, {args.edits} edits (one every {every} polls), "
+              f"{args.apps} applications, SQLite at {db}", flush=True)
+        base_rss = None
+        snap0 = None
+        marks: list[tuple[int, int]] = []
+        edits = lines = 0
+        started = time.monotonic()
+        for n in range(1, args.polls + 1):
+            if n % every == 0 and edits < args.edits:
+                edits += 1
+                app = page.apps[(edits * 37) % len(page.apps)]
+                if edits % 50 == 0:  # the page's life: new applications, old ones archived
+                    page.apps.append(App(f"Newcomer {edits}", at(5000 + edits)))
+                    page.apps.pop(0)
+                else:
+                    app.lines.append(f"*{{{{comment}}}} Note {edits}. {sig(f'Editor {edits % 40}', at(9000 + edits))}")
+                    if len(app.lines) > 12:
+                        del app.lines[3]
+                wiki.save(page.text(), f"Editor {edits % 40}")
+            result = watcher.poll()
+            if result.error:
+                print("poll error:", result.error)
+                return 1
+            pending = store.unannounced()
+            if pending:
+                for _line, ids in lines_for(pending, links, DEFAULT_FORMATS, burst=6):
+                    store.mark_announced(ids)
+                    lines += 1
+            if n == args.warmup:
+                gc.collect()
+                base_rss = rss_kib()
+                if not args.no_tracemalloc:
+                    tracemalloc.start(1)
+                    snap0 = tracemalloc.take_snapshot()
+            if n % 1000 == 0:
+                gc.collect()
+                rss = rss_kib()
+                wal = Path(str(db) + "-wal")
+                print(f"poll {n:>6}: edits {edits:>5}, lines {lines:>5}, RSS {rss / 1024:6.1f} MiB"
+                      f"{'' if base_rss is None else f' ({(rss - base_rss) / 1024:+.2f} MiB since warm-up)'}, "
+                      f"db {db.stat().st_size / 1024:.0f} KiB, wal {wal.stat().st_size / 1024 if wal.exists() else 0:.0f} KiB, "
+                      f"{time.monotonic() - started:.0f} s", flush=True)
+                if base_rss is not None:
+                    marks.append((n, rss))
+                if snap0 is not None and n > args.warmup:
+                    snap = tracemalloc.take_snapshot()
+                    top = snap.compare_to(snap0, "lineno")[:5]
+                    for stat in top:
+                        frame = stat.traceback[0]
+                        print(f"    {stat.size_diff / 1024:+8.1f} KiB {stat.count_diff:+6d} blocks  "
+                              f"{os.path.relpath(frame.filename, ROOT)}:{frame.lineno}")
+        store.close()
+    if len(marks) >= 2:
+        (n0, r0), (n1, r1) = marks[0], marks[-1]
+        slope = (r1 - r0) / ((n1 - n0) / 1000)
+        print(f"RSS after warm-up: {r0 / 1024:.1f} -> {r1 / 1024:.1f} MiB over {n1 - n0} polls: "
+              f"{slope:+.1f} KiB per 1,000 polls; watcher texts {watcher.texts.stats}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
