@@ -49,11 +49,7 @@ conf.registerGlobalValue(OTRSHelp, "eventStream", registry.String(
     recentchange URL that wakes the poller as soon as the page is edited. Empty
     turns the stream off; the poll carries on either way.""")))
 conf.registerGlobalValue(OTRSHelp, "pollSeconds", registry.PositiveInteger(
-<<<<<<< HEAD
-    defaults.POLL_SECONDS, _("""Seconds between two revision polls. Each idle poll costs one small
-    API request.""")))
-=======
-    60, _("""Longest wait between two revision polls: reached after the page
+    defaults.POLL_SECONDS, _("""Longest wait between two revision polls: reached after the page
     has been quiet for pollQuietHours and more. With the event stream on, the
     poll runs every pollSeconds and the stream wakes it for each edit. Each
     idle poll costs one small API request.""")))
@@ -67,7 +63,6 @@ conf.registerGlobalValue(OTRSHelp, "pollIdleSeconds", registry.PositiveFloat(
 conf.registerGlobalValue(OTRSHelp, "pollQuietHours", registry.PositiveFloat(
     6.0, _("""After this many hours without an edit the wait between polls
     doubles every hour, up to pollSeconds.""")))
->>>>>>> h-cost
 conf.registerGlobalValue(OTRSHelp, "contact", registry.String(
     "", _("""How Wikimedia can reach the bot's operator (User-Agent), e.g. an
     email address or User:Name on Meta.""")))
