@@ -4,5 +4,8 @@ else has its default only in config.py."""
 
 WIKI_API = "https://meta.wikimedia.org/w/api.php"
 PAGE = "OTRS/Volunteering"
-EVENTSTREAM = "https://stream.wikimedia.org/v2/stream/recentchange"
+# Off: the adaptive poll sees an edit in about 2 s for ~20 MB a day; the
+# stream gains about a second for 3-4 GB a day (README, "What it costs").
+EVENTSTREAM = ""
+WIKIMEDIA_EVENTSTREAM = "https://stream.wikimedia.org/v2/stream/recentchange"
 POLL_SECONDS = 60

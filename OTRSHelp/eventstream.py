@@ -36,11 +36,10 @@ from typing import Callable, Iterable, Iterator
 import requests
 import sseclient
 
-__all__ = ["StreamTrigger", "page_matcher", "DEFAULT_STREAM_URL"]
+__all__ = ["StreamTrigger", "page_matcher"]
 
 log = logging.getLogger("OTRSHelp.eventstream")
 
-DEFAULT_STREAM_URL = "https://stream.wikimedia.org/v2/stream/recentchange"
 
 
 def _norm_title(title: str) -> str:

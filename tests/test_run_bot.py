@@ -347,7 +347,7 @@ def test_defaults_match_the_design(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert st.prefix == "!"
     assert st.wiki_api == "https://meta.wikimedia.org/w/api.php"
     assert st.page == "OTRS/Volunteering"
-    assert st.eventstream == "https://stream.wikimedia.org/v2/stream/recentchange"
+    assert st.eventstream == ""  # off by default: the adaptive poll is nearly as fast
     assert st.poll_seconds == 60
     assert st.db == ""  # the plugin then uses the SQLite file in the runtime directory
     assert st.home == (tmp_path / "var").resolve()
