@@ -440,8 +440,8 @@ class OTRSHelp(callbacks.Plugin):
             msg.nick, msg.server_tags, self.registryValue("botNicks"))
 
     def doPrivmsg(self, irc, msg):
-        if ircutils.strEqual(msg.nick, irc.nick):  # our own line, echoed
-            self._echo_receipt(msg)
+        if msg.tagged("emulatedEcho") or not msg.nick or ircutils.strEqual(msg.nick, irc.nick):
+            self._echo_receipt(msg)  # our own line, echoed (by the server, or by Limnoria)
             return
         if not msg.channel or ircmsgs.isCtcp(msg) and not ircmsgs.isAction(msg):
             return
