@@ -25,13 +25,15 @@ if "supybot.callbacks" in sys.modules:
     __author__ = supybot.Author("OTRSHelp developers", "OTRSHelp", "")
     __contributors__ = {}
 
-    from importlib import reload
+    from importlib import import_module
 
-    from . import config
-    from . import plugin
-
-    reload(config)
-    reload(plugin)
+    # "reload OTRSHelp" must pick up the domain modules too, not only the
+    # glue: forget every submodule, then import the glue afresh (which
+    # imports the domain modules it needs afresh).
+    for _name in [n for n in sys.modules if n.startswith(__name__ + ".")]:
+        del sys.modules[_name]
+    config = import_module(__name__ + ".config")
+    plugin = import_module(__name__ + ".plugin")
 
     Class = plugin.Class
     configure = config.configure

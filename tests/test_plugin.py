@@ -369,7 +369,11 @@ class ReloadTestCase(ChannelPluginTestCase):
     plugins = ("OTRSHelp",)
 
     def testReloadKeepsWorking(self):
+        import sys
+
         seed(self, sample_page())
+        before = sys.modules["OTRSHelp.faq"]
         self.assertNotError("reload OTRSHelp")
+        assert sys.modules["OTRSHelp.faq"] is not before, "the domain code is reloaded too"
         self.assertRegexp("application Bob", "B\u200bob: open since")
         self.assertRegexp("faq how do I apply?", "volunteers-vrt")
