@@ -94,7 +94,6 @@ class OTRSHelp(callbacks.Plugin):
         self.last_poll: dict = {}
         self.memory = ChannelMemory()
         self._answer_seq = 0
-        self._poll_again = False
         # receipts (see outFilter): lines in flight by echo label / PING token
         self._by_label: dict[str, list[int]] = {}
         self._by_ping: dict[str, list[int]] = {}

@@ -30,9 +30,6 @@ __all__ = ["RevisionLike", "Tracker", "Result"]
 # any wikitext heading: the lead has them, a blanked page has none
 _HEADING = re.compile(r"^=+[^=\n].*=[ \t]*$", re.M)
 
-EVENT_KINDS = ("opened", "vote", "comment", "question", "reply", "status", "archived")
-
-
 class RevisionLike(Protocol):
     revid: int
     timestamp: datetime
