@@ -25,17 +25,31 @@ _IPV6 = re.compile(r"^[0-9A-Fa-f:]+:[0-9A-Fa-f:.]*$")
 def is_ip(name: str) -> bool:
     """True for IPv4/IPv6 addresses, which sign as temporary or anonymous users."""
     name = name.strip()
+    if len(name) > 45:  # the longest address text; and the patterns backtrack on long input
+        return False
     return bool(_IPV4.match(name) or (_IPV6.match(name) and name.count(":") >= 2))
+
+
+def _strip_format_chars(name: str) -> str:
+    """*name* without invisible format characters (Unicode category Cf:
+    zero-width spaces and joiners, word joiner, BOM, bidi marks). MediaWiki
+    drops the bidi ones from titles, and the bot itself puts a zero-width
+    space into every name it announces (``no_ping``): a name copied from an
+    announcement must still find its person."""
+    if name.isascii():
+        return name
+    return "".join(ch for ch in name if ch.isascii() or unicodedata.category(ch) != "Cf")
 
 
 def normalize_username(name: str) -> str:
     """The canonical form MediaWiki stores: underscores as spaces, runs of
-    spaces collapsed, first letter upper case, a leading ``User:`` dropped.
+    spaces collapsed, first letter upper case, a leading ``User:`` dropped,
+    invisible format characters (a pasted zero-width space) gone.
 
     IPv6 addresses are upper-cased as MediaWiki does, so one person signing
     with two spellings of an address is still one signer.
     """
-    name = unicodedata.normalize("NFC", name or "")
+    name = unicodedata.normalize("NFC", _strip_format_chars(name or ""))
     name = name.replace("_", " ")
     name = re.sub(r"[\s\u00a0]+", " ", name).strip()
     if name.lower().startswith("user:"):

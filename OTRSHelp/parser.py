@@ -32,7 +32,7 @@ import hashlib
 import re
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timezone
 from types import MappingProxyType
 from typing import Any, NamedTuple, Sequence
@@ -45,7 +45,9 @@ from .signatures import (Sig, is_signed, linked_user, opens_with_unsigned, param
 from .signatures import parse_timestamp  # part of this module's API
 
 __all__ = [
+    "ANSWERED",
     "Application",
+    "CLOSED_STATUSES",
     "Comment",
     "STATUSES",
     "iso",
@@ -106,6 +108,16 @@ for _w in _VOTE_KINDS:
     for _q in ("strong", "weak", "mild", "tentative", "conditional"):
         _BOLD_KIND[f"{_q} {_w}"] = (_w, None)
 
+# A vote typed as a plain word at the start of a contribution: "Support
+# Obvious need.", "weak oppose - too new". Only the three vote words (with a
+# qualifier) and only as the first word followed by the end, punctuation or
+# another word: "Supporting", "Support's" and "I support ..." are prose.
+# The rendered page cannot tell this from bold ones, and neither can the
+# people reading it.
+_PLAIN_VOTE = re.compile(
+    r"(?:(?:strong|weak|mild|tentative|conditional|very\s+strong)\s+)?"
+    r"(support|oppose|neutral)(?![\w'\u2019])", re.IGNORECASE)
+
 # Inline tags people wrap around a vote or a signature; skipped when looking
 # for the mark a contribution opens with.
 _DECOR_TAGS = {"span", "font", "small", "big", "sup", "sub", "i", "em", "u",
@@ -135,7 +147,7 @@ class Comment:
     kind: str  # support oppose neutral comment question reply status
     depth: int
     excerpt: str
-    status: str | None = None  # for kind == "status"
+    status: str | None = None  # kind "status": the closure; kind "question": ANSWERED or None
     struck_vote: bool = False  # a vote that was struck out afterwards
     digest: str = ""
 
@@ -170,11 +182,52 @@ def current_votes(comments: Sequence[Any]) -> dict[str, list[str]]:
     return out
 
 
-def unanswered_questions(applicant: str, comments: Sequence[Any]) -> list[Any]:
-    """Questions the applicant has not written anything after."""
-    answered_after = [c.time for c in comments if c.signer == applicant and c.time]
-    return [q for q in comments if q.kind == "question"
-            and (not q.time or not any(t > q.time for t in answered_after))]
+ANSWERED = "answered"  # the ``status`` of a question the page shows answered
+CLOSED_STATUSES = frozenset(("approved", "declined", "withdrawn"))
+
+
+def unanswered_questions(applicant: str, comments: Sequence[Any],
+                         status: str | None = None) -> list[Any]:
+    """Questions still waiting for an answer: not answered under them on the
+    page (``status == ANSWERED``, see ``_mark_answered``) and not followed by
+    anything the applicant wrote later. A closed application (*status*
+    approved, declined or withdrawn) waits for nothing. Works on parsed
+    comments and on stored ones alike."""
+    if status in CLOSED_STATUSES:
+        return []
+    last_word = max((c.time for c in comments if c.signer == applicant and c.time), default=None)
+    return [q for q in comments if q.kind == "question" and q.status != ANSWERED
+            and (not q.time or last_word is None or not last_word > q.time)]
+
+
+def _mark_answered(applicant: str, comments: list[Comment]) -> list[Comment]:
+    """*comments* with each question that has a reply under it marked
+    ``ANSWERED``. A reply is under a question when it is deeper than the
+    question and nothing at the question's depth or shallower came between.
+    It answers when the applicant wrote it, or someone other than the asker
+    who is not asking, voting or closing themselves (an unsigned reply is
+    usually the applicant's). One pass: the questions whose thread is still
+    open are kept by depth, and a shallower contribution closes them."""
+    out = list(comments)
+    waiting: list[int] = []  # indexes of open questions, depths increasing
+    for i, c in enumerate(out):
+        while waiting and out[waiting[-1]].depth >= c.depth:
+            waiting.pop()
+        if waiting and (c.signer == applicant or c.kind not in _NOT_ANSWERS):
+            still = []
+            for qi in waiting:
+                q = out[qi]
+                if c.signer == applicant or c.signer != q.signer:
+                    out[qi] = replace(q, status=ANSWERED)
+                else:
+                    still.append(qi)
+            waiting = still
+        if c.kind == "question" and c.status != ANSWERED:
+            waiting.append(i)
+    return out
+
+
+_NOT_ANSWERS = frozenset(("question", "support", "oppose", "neutral", "status"))
 
 
 @dataclass
@@ -217,17 +270,21 @@ class Application:
         return [c for c in self.comments if c.kind == "question"]
 
     def open_questions(self) -> list[Comment]:
-        """Questions the applicant has not answered after they were asked."""
-        return unanswered_questions(self.applicant, self.comments)
+        """Questions nobody has answered yet, on an application still open."""
+        return unanswered_questions(self.applicant, self.comments, self.status)
 
     @property
     def last_activity(self) -> tuple[datetime | None, str | None]:
-        times = [(c.time, c.signer) for c in self.comments if c.time]
-        if self.opened:
-            times.append((self.opened, self.opened_by or self.applicant))
-        if not times:
-            return (None, None)
-        return max(times, key=lambda t: t[0])
+        """The latest signature and its signer. One page cannot say which of
+        two signatures of the same minute was saved last; the later one on
+        the page is the better guess (the tracker, which sees revisions,
+        decides by revision order)."""
+        best: tuple[datetime | None, str | None] = (
+            (self.opened, self.opened_by or self.applicant) if self.opened else (None, None))
+        for c in self.comments:
+            if c.time and (best[0] is None or c.time >= best[0]):
+                best = (c.time, c.signer)
+        return best
 
     def to_json(self) -> dict:
         """The ``scan --json`` shape documented in DESIGN.md."""
@@ -647,6 +704,9 @@ def _mark_at(s: str, _nested: int = 0) -> tuple[tuple[str | None, str | None], i
                 pos = m.end()
                 continue
             return _NO_MARK, 0
+        m = _PLAIN_VOTE.match(s, pos)
+        if m:
+            return (m.group(1).lower(), None), m.end()
         return _NO_MARK, 0
     return _NO_MARK, 0
 
@@ -843,6 +903,57 @@ def _queue_name(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip(" .")
 
 
+# Queues named in prose, for applications without a "Queues:" field line
+# (2020's were free prose). Only names that cannot mean anything else: a
+# queue's own name (info-en, permissions-commons, photosubmission), its
+# address (permissions-commons@wikimedia.org, also spelled "(at)"), and
+# "the German info queue" / "the permissions queue for Commons" phrases.
+# "info" or "quality" alone is ordinary English and never counts. Kept as
+# patterns here rather than read from the FAQ's queue list, so the parser
+# stays free of I/O and of where that file lives.
+_QUEUE_SITES = (r"commons|wikidata|wikinews|wikiquote|wikisource|wikivoyage|wiktionary|"
+                r"wikibooks|wikiversity|species|meta|[a-z]{2,3}(?:-[a-z]{2,4})?")
+_LANGUAGE_CODES = {
+    "english": "en", "german": "de", "dutch": "nl", "french": "fr", "spanish": "es",
+    "italian": "it", "portuguese": "pt", "polish": "pl", "russian": "ru", "japanese": "ja",
+    "chinese": "zh", "arabic": "ar", "persian": "fa", "hebrew": "he", "turkish": "tr",
+    "swedish": "sv", "czech": "cs", "hungarian": "hu", "korean": "ko", "indonesian": "id",
+    "ukrainian": "uk", "greek": "el", "finnish": "fi", "danish": "da", "norwegian": "no",
+    "catalan": "ca", "romanian": "ro", "vietnamese": "vi", "bengali": "bn", "bangla": "bn",
+    "hindi": "hi", "urdu": "ur", "serbian": "sr", "croatian": "hr", "estonian": "et",
+    "commons": "commons",
+}
+_LANGS = "|".join(sorted(_LANGUAGE_CODES, key=len, reverse=True))
+_PROSE_QUEUE = re.compile(
+    r"(?<![\w-])(?P<name>(?:info|permissions)-(?:" + _QUEUE_SITES + r")|photosubmission|"
+    r"sister[ -]projects(?=\s+queue))(?![\w-])"
+    r"|(?<![\w.-])(?P<box>info|permissions|photosubmission)\s*(?:@|\(at\)|\[at\])\s*wikimedia\.org"
+    r"|\b(?P<lang1>" + _LANGS + r")(?:\s+(?:language|wikipedia))?\s+(?P<kind1>info|permissions?)\s+queue"
+    r"|\b(?P<kind2>info|permissions?)\s+queue\s+(?:in|for)\s+(?:the\s+)?(?P<lang2>" + _LANGS + r")\b",
+    re.IGNORECASE)
+
+
+def _queues_in_prose(text: str) -> list[str]:
+    """Queues the applicant names in their statement, in order, each once."""
+    found: list[str] = []
+    for m in _PROSE_QUEUE.finditer(text):
+        if m.group("name"):
+            queue = " ".join(m.group("name").lower().replace("-projects", " projects").split())
+        elif m.group("box"):
+            box = m.group("box").lower()
+            queue = box if box == "photosubmission" else f"{box}-en"
+        else:
+            kind = (m.group("kind1") or m.group("kind2")).lower()
+            kind = "info" if kind == "info" else "permissions"
+            lang = _LANGUAGE_CODES[(m.group("lang1") or m.group("lang2")).lower()]
+            if lang == "commons" and kind == "info":
+                continue  # no such queue: say nothing rather than guess
+            queue = f"{kind}-{lang}"
+        if queue not in found:
+            found.append(queue)
+    return found
+
+
 @dataclass
 class _Contribution:
     """What one block says, worked out once."""
@@ -906,11 +1017,14 @@ def _parse_section(applicant: str, via_link: bool, anchor: str, heading: str,
         if comment is not None:
             app.comments.append(comment)
     app.statement = " ".join(p for p in statement if p).strip()
+    if not app.queues:  # no field line names them: the statement may
+        app.queues = _queues_in_prose(app.statement)
     signers = {c.signer for c in app.comments} | {app.opened_by}
     if not (via_link or has_fields or app.applicant in signers):
         return None  # a heading that is not a username, or a talk-page thread
     if not app.opened_by:
         app.opened_by = app.applicant
+    app.comments = _mark_answered(app.applicant, app.comments)
     _apply_status(app)
     return app
 
