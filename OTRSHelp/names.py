@@ -9,6 +9,8 @@ from __future__ import annotations
 import ipaddress
 import re
 import unicodedata
+from functools import lru_cache
+from typing import Iterable
 
 ZWSP = "\u200b"
 
@@ -94,3 +96,74 @@ def no_ping(name: str) -> str:
     if len(name) < 2:
         return name
     return name[0] + ZWSP + name[1:]
+
+
+# Characters IRC nicks are made of, besides letters and digits: a nick's
+# highlight ends where one of these does not follow.
+_NICK_CHARS = r"\w\-\[\]\\`^{}|"
+_AT_NAME = re.compile(r"@\s?(?=[^\W_])")
+_USER_NS_NAME = re.compile(r"\b(?:user|benutzer|gebruiker|utilisateur|usuario)(?: talk)?:\s?(?=[^\W_])",
+                           re.IGNORECASE)
+# "Masum Reza: FYI ..." / "GMG, thanks": up to three words opening the text, then ":" or ","
+_ADDRESSEE = re.compile(r"^\W{0,3}((?:[^\W_][\w.'\-]*\s){0,2}[^\W_][\w.'\-]*)\s?[:,](?=\s|$)")
+
+
+def _break_at(text: str, positions: list[int]) -> str:
+    """*text* with a zero-width space after the letter at each position."""
+    if not positions:
+        return text
+    out, last = [], 0
+    for p in sorted(set(positions)):
+        if p < last or p >= len(text):
+            continue
+        out.append(text[last:p + 1])
+        out.append(ZWSP)
+        last = p + 1
+    out.append(text[last:])
+    return "".join(out)
+
+
+@lru_cache(maxsize=64)
+def _names_pattern(names: tuple[str, ...]) -> re.Pattern[str] | None:
+    words = sorted({n for n in names if len(n) >= 2}, key=len, reverse=True)
+    if not words:
+        return None
+    return re.compile(r"(?<![" + _NICK_CHARS + r"])(?:" + "|".join(map(re.escape, words))
+                      + r")(?![" + _NICK_CHARS + r"])", re.IGNORECASE)
+
+
+def deping(text: str, names: Iterable[str] = (), more: Iterable[str] = ()) -> str:
+    """*text* (already ``irc_safe``) written so that no name in it
+    highlights anyone: a zero-width space after the first letter of every
+    addressed name -- ``@X`` (what ``{{ping|X}}`` renders to), ``User:X``, a
+    leading ``X:`` or ``X,`` -- and of every occurrence of *names* (the
+    nicks in the channel, the applicant and the actor), as whole words and
+    in any case, as IRC clients match them. Each word of a multi-word name
+    is broken, since a nick may be any one of them. *more* are names that
+    change from call to call (the applicant): kept apart from *names*, whose
+    pattern is compiled once for as long as the channel's nicks stay."""
+    positions: list[int] = []
+    for m in _AT_NAME.finditer(text):
+        positions.append(m.end())
+    for m in _USER_NS_NAME.finditer(text):
+        positions.append(m.end())
+    m = _ADDRESSEE.match(text)
+    if m:
+        start = m.start(1)
+        for w in re.finditer(r"\S{2,}", m.group(1)):
+            positions.append(start + w.start())
+    for group in (names, more):
+        pattern = _names_pattern(_words(tuple(group)))
+        if pattern is not None:
+            positions.extend(m.start() for m in pattern.finditer(text))
+    return _break_at(text, positions)
+
+
+@lru_cache(maxsize=64)
+def _words(names: tuple[str, ...]) -> tuple[str, ...]:
+    words: set[str] = set()
+    for name in names:
+        name = irc_safe(name)
+        words.add(name)
+        words.update(w for w in name.split(" ") if len(w) >= 3)
+    return tuple(sorted(words))
