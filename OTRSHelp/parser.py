@@ -123,10 +123,32 @@ _PLAIN_VOTE = re.compile(
 _DECOR_TAGS = {"span", "font", "small", "big", "sup", "sub", "i", "em", "u",
                "li", "dd", "dt", "br", "p", "div", "center", "abbr", "ins",
                "mark", "tt", "b", "strong"}
-_FIELD = re.compile(
-    r"^[*#:]*\s*'''\s*(?P<label>(?:[^']|'(?!''))+?)\s*'''\s*(?P<colon>:?)\s*(?P<value>.*)$",
-    re.S,
-)
+_FIELD_OPEN = re.compile(r"[*#:]*\s*'''")
+
+
+class _FieldLine(NamedTuple):
+    label: str
+    colon: str
+    value: str
+
+
+def _field_match(text: str) -> _FieldLine | None:
+    """``*'''Label:''' value``: the bold label (a colon inside or just after
+    it) and the rest. Found with ``str.find`` rather than one regular
+    expression, whose lazy label retried its closing at every character of
+    a long unclosed line."""
+    m = _FIELD_OPEN.match(text)
+    if not m:
+        return None
+    close = text.find("'''", m.end())
+    if close < 0:
+        return None
+    label = text[m.end():close].strip()
+    if not label:
+        return None
+    rest = text[close + 3:].lstrip()
+    colon = ":" if rest.startswith(":") else ""
+    return _FieldLine(label, colon, rest[1:].lstrip() if colon else rest)
 _LIST_PREFIX = re.compile(r"^[*#:;]+")
 
 
@@ -556,14 +578,16 @@ def _anchors(texts: list[str]) -> list[str]:
     """MediaWiki's section anchors: spaces as underscores, and ``_2``, ``_3``
     for repeats, compared case-insensitively (ASCII) as the wiki does."""
     refers: set[str] = set()
+    tried: dict[str, int] = {}  # the suffixes below it are taken: 5,000 repeats stay linear
     out = []
     for text in texts:
         anchor = text.replace(" ", "_")
         key = anchor.translate(_ASCII_LOWER)
         if key in refers:
-            i = 2
+            i = tried.get(key, 2)
             while f"{key}_{i}" in refers:
                 i += 1
+            tried[key] = i + 1
             anchor = f"{anchor}_{i}"
             refers.add(f"{key}_{i}")
         else:
@@ -849,10 +873,10 @@ def _field_line_kind(line: str) -> str | None:
     bold votes such as ``*'''Support'''``)."""
     if "'''" not in line:
         return None
-    m = _FIELD.match(line)
+    m = _field_match(line)
     if not m:
         return None
-    return _field_kind(m.group("label") + m.group("colon"))
+    return _field_kind(m.label + m.colon)
 
 
 _FIELD_KINDS = [
@@ -897,7 +921,7 @@ def _split_list(text: str) -> list[str]:
 
 
 def _queue_name(text: str) -> str:
-    text = re.sub(r"\(.*?\)", "", text).lower().strip()
+    text = re.sub(r"\([^()]*\)", "", text).lower().strip()
     text = re.sub(r"@(?:wikimedia|wikipedia)\.org$", "", text)
     text = re.sub(r"\s+queues?$", "", text)
     return re.sub(r"\s+", " ", text).strip(" .")
@@ -985,8 +1009,8 @@ def _parse_section(applicant: str, via_link: bool, anchor: str, heading: str,
     for block in _blocks(body):
         c = _Contribution.read(block)
         signer, when = c.sig.signer, c.sig.when
-        fm = _FIELD.match(c.content) if block.is_field else None
-        field_kind = _field_kind(fm.group("label") + fm.group("colon")) if fm else None
+        fm = _field_match(c.content) if block.is_field else None
+        field_kind = _field_kind(fm.label + fm.colon) if fm else None
         if header:
             if (c.sig.signed and signer and signer != app.applicant and not via_link
                     and _names_heading(heading, c.sig)):
@@ -995,9 +1019,9 @@ def _parse_section(applicant: str, via_link: bool, anchor: str, heading: str,
                 app.applicant = signer
             if fm and field_kind and block.depth <= 1:
                 has_fields = has_fields or field_kind in _COUNTING_FIELDS
-                _store_field(app, fm.group("label") + fm.group("colon"), fm.group("value"))
+                _store_field(app, fm.label + fm.colon, fm.value)
                 if field_kind == "statement":
-                    statement.append(plain_text(without_struck(fm.group("value"))[0], limit=None))
+                    statement.append(plain_text(without_struck(fm.value)[0], limit=None))
                 if c.sig.signed:
                     app.opened, app.opened_by = when, signer
                     header = False
@@ -1011,7 +1035,7 @@ def _parse_section(applicant: str, via_link: bool, anchor: str, heading: str,
             header = False
         elif fm and field_kind in _COUNTING_FIELDS and not c.sig.signed:
             # a form line added after the statement ("Email sent: yes")
-            _store_field(app, fm.group("label") + fm.group("colon"), fm.group("value"))
+            _store_field(app, fm.label + fm.colon, fm.value)
             continue
         comment = _classify(app, c)
         if comment is not None:

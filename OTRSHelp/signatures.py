@@ -17,7 +17,7 @@ from functools import lru_cache
 from typing import NamedTuple
 from urllib.parse import unquote
 
-from .markup import LINK, render, template_call, template_spans
+from .markup import CALL_DEPTH, LINK, render, template_call, template_spans
 from .names import normalize_username
 
 __all__ = [
@@ -259,7 +259,7 @@ def _unsigned_template(text: str) -> tuple[Sig, int] | None:
     (see ``markup.template_call``).
     """
     found = None
-    for start, end in template_spans(text):
+    for start, end in template_spans(text, CALL_DEPTH):
         call = template_call(text[start + 2:end - 2])
         if call.name in _UNSIGNED_TEMPLATES:
             found = (start, end, call)
@@ -304,30 +304,41 @@ def _signature_links(text: str, stamp_start: int) -> tuple[str | None, int, str]
     return (signer, cands[first][0], cands[first][3])
 
 
-_SIG_DEBRIS_TOKENS = ("--", "\u2014", "\u2013", "&mdash;", "&ndash;", "&nbsp;", "~", "(", "[")
-_SIG_DEBRIS_LAST = frozenset(tok[-1] for tok in _SIG_DEBRIS_TOKENS)
+_SIG_DEBRIS_CHARS = " \t\n\r\f\v\u00a0~([\u2014\u2013"
+_SIG_DEBRIS_ENTITIES = ("&mdash;", "&ndash;", "&nbsp;")
 _OPEN_TAG_TAIL = re.compile(r"<[a-zA-Z][^<>]*>")
+
+
+def _run_start(text: str, end: int, chars: str) -> int:
+    """Where the run of *chars* that ends at *end* starts. Looked at through
+    a window that doubles while it is all run, so the cost follows the
+    length of the run, not of the text."""
+    size = 64
+    while True:
+        lo = max(0, end - size)
+        kept = len(text[lo:end].rstrip(chars))
+        if kept or lo == 0:
+            return lo + kept
+        size *= 2
 
 
 def strip_sig_debris(text: str) -> str:
     """The text without what precedes a signature on the same line: dashes,
-    tildes, an opening bracket or ``<span ...>``. Done from the end, token by
-    token and without copying, because a right-anchored regex retries at
-    every space of a long comment."""
+    tildes, an opening bracket or ``<span ...>``. Done from the end, run by
+    run and without copying the text, because a right-anchored regex
+    retries at every space of a long comment."""
     end = len(text)
     while True:
         before = end
-        while end and text[end - 1].isspace():
-            end -= 1
-        last = text[end - 1] if end else ""
-        for tok in _SIG_DEBRIS_TOKENS if last in _SIG_DEBRIS_LAST else ():
-            if text.endswith(tok, 0, end):
-                end -= len(tok)
-                break
-        else:
-            if last == ">":
-                i = text.rfind("<", 0, end)
-                if i >= 0 and _OPEN_TAG_TAIL.fullmatch(text, i, end):
-                    end = i
+        end = _run_start(text, end, _SIG_DEBRIS_CHARS)
+        if text.endswith("--", 0, end):
+            run = end - _run_start(text, end, "-")
+            end -= run - run % 2  # pairs of dashes; a lone "-" is the text's
+        elif text.endswith(_SIG_DEBRIS_ENTITIES, 0, end):
+            end = text.rfind("&", 0, end)
+        elif text.endswith(">", 0, end):
+            i = text.rfind("<", max(0, end - 500), end)
+            if i >= 0 and _OPEN_TAG_TAIL.fullmatch(text, i, end):
+                end = i
         if end == before:
             return text[:end]
