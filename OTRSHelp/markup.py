@@ -247,7 +247,8 @@ def template_call(inner: str) -> Call:
         code = _tree("{{" + inner + "}}")
         if len(code.nodes) == 1 and _is(code.nodes[0], "Template"):
             return _call_of(code.nodes[0])
-    nested = "{{" in inner or "[[" in inner
+    # a vandal's template of megabytes is split flat: inexact, but linear
+    nested = ("{{" in inner or "[[" in inner) and len(inner) <= 20 * TREE_LIMIT
     parts = _split_top(inner, "|") if nested else inner.split("|")
     params: list[tuple[str | None, str]] = []
     for part in parts[1:] if parts[1:] != [""] else ():

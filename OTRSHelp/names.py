@@ -43,6 +43,10 @@ def _strip_format_chars(name: str) -> str:
     return "".join(ch for ch in name if ch.isascii() or unicodedata.category(ch) != "Cf")
 
 
+_SPACES = re.compile(r"[\s\u00a0]+")
+
+
+@lru_cache(maxsize=8192)
 def normalize_username(name: str) -> str:
     """The canonical form MediaWiki stores: underscores as spaces, runs of
     spaces collapsed, first letter upper case, a leading ``User:`` dropped,
@@ -51,9 +55,10 @@ def normalize_username(name: str) -> str:
     IPv6 addresses are upper-cased as MediaWiki does, so one person signing
     with two spellings of an address is still one signer.
     """
-    name = unicodedata.normalize("NFC", _strip_format_chars(name or ""))
-    name = name.replace("_", " ")
-    name = re.sub(r"[\s\u00a0]+", " ", name).strip()
+    name = _strip_format_chars(name or "")
+    if not name.isascii():
+        name = unicodedata.normalize("NFC", name)
+    name = _SPACES.sub(" ", name.replace("_", " ")).strip()
     if name.lower().startswith("user:"):
         name = name[5:].strip()
     if not name:

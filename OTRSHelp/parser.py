@@ -33,6 +33,7 @@ import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field, fields, replace
+from functools import lru_cache
 from datetime import datetime, timezone
 from types import MappingProxyType
 from typing import Any, NamedTuple, Sequence
@@ -49,6 +50,8 @@ __all__ = [
     "Application",
     "CLOSED_STATUSES",
     "Comment",
+    "MAX_APPLICATIONS",
+    "MAX_COMMENTS",
     "STATUSES",
     "iso",
     "parse_page",
@@ -58,6 +61,12 @@ __all__ = [
 ]
 
 STATUSES = ("open", "approved", "declined", "withdrawn", "on hold")
+# Bounds on what one page can make the parser (and the tracker, and the
+# channel) do. The real page has held a few hundred applications and at most
+# a few hundred comments on one; a revision past these is vandalism, and
+# reading it to the end would only cost seconds for nothing.
+MAX_APPLICATIONS = 5000
+MAX_COMMENTS = 2000
 
 # ---------------------------------------------------------------------------
 # Vocabulary
@@ -409,11 +418,13 @@ def parse_page(wikitext: str) -> list[Application]:
             if app is not None:
                 apps.append(app)
             pending = None
+        if len(apps) >= MAX_APPLICATIONS:
+            break
         found = _applicant_from_heading(title)
         if found:
             pending = _Pending(level, found[0], found[1], anchors[i],
                                _heading_text(title), [body])
-    if pending is not None:
+    if pending is not None and len(apps) < MAX_APPLICATIONS:
         app = pending.parse()
         if app is not None:
             apps.append(app)
@@ -619,6 +630,7 @@ def _heading_user(title: str) -> str | None:
     return None
 
 
+@lru_cache(maxsize=4096)
 def _applicant_from_heading(title: str) -> tuple[str, bool] | None:
     """(applicant, named by a user link) or None for a heading that cannot
     be a username (lead headings, sentences, markup)."""
@@ -1040,6 +1052,8 @@ def _parse_section(applicant: str, via_link: bool, anchor: str, heading: str,
         comment = _classify(app, c)
         if comment is not None:
             app.comments.append(comment)
+            if len(app.comments) >= MAX_COMMENTS:
+                break
     app.statement = " ".join(p for p in statement if p).strip()
     if not app.queues:  # no field line names them: the statement may
         app.queues = _queues_in_prose(app.statement)
