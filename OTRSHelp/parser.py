@@ -62,11 +62,15 @@ __all__ = [
 
 STATUSES = ("open", "approved", "declined", "withdrawn", "on hold")
 # Bounds on what one page can make the parser (and the tracker, and the
-# channel) do. The real page has held a few hundred applications and at most
-# a few hundred comments on one; a revision past these is vandalism, and
-# reading it to the end would only cost seconds for nothing.
+# channel) do: sections read as possible applications (headings that could
+# be usernames), and comments on one. The real page has held a few hundred
+# applications and at most a few hundred comments on one; a revision past
+# these is vandalism, and reading it to the end would only cost seconds.
 MAX_APPLICATIONS = 5000
 MAX_COMMENTS = 2000
+# Characters of one contribution read as text (for its excerpt, and for
+# what it asks or closes): the longest real answers are a few thousand.
+MAX_READ = 20_000
 
 # ---------------------------------------------------------------------------
 # Vocabulary
@@ -405,6 +409,7 @@ def parse_page(wikitext: str) -> list[Application]:
     anchors = _anchors([_heading_text(_heading_title(m)[1]) for m in heads])
     apps: list[Application] = []
     pending: _Pending | None = None
+    read = 0  # sections read as possible applications
     for i, m in enumerate(heads):
         level, title = _heading_title(m)
         end = heads[i + 1].start() if i + 1 < len(heads) else len(text)
@@ -415,16 +420,17 @@ def parse_page(wikitext: str) -> list[Application]:
             continue
         if pending is not None:
             app = pending.parse()
+            read += 1
             if app is not None:
                 apps.append(app)
             pending = None
-        if len(apps) >= MAX_APPLICATIONS:
+        if read >= MAX_APPLICATIONS:
             break
         found = _applicant_from_heading(title)
         if found:
             pending = _Pending(level, found[0], found[1], anchors[i],
                                _heading_text(title), [body])
-    if pending is not None and len(apps) < MAX_APPLICATIONS:
+    if pending is not None and read < MAX_APPLICATIONS:
         app = pending.parse()
         if app is not None:
             apps.append(app)
@@ -916,7 +922,7 @@ def _field_kind(label: str) -> str | None:
 def _store_field(app: Application, label: str, value: str) -> None:
     kind = _field_kind(label) or "other"
     name = label.rstrip(":").strip()
-    plain = plain_text(without_struck(value)[0], limit=None)
+    plain = plain_text(without_struck(value[:MAX_READ])[0], limit=None)
     app.fields[name] = plain
     if kind == "languages":
         app.languages = _split_list(plain)
@@ -1033,13 +1039,13 @@ def _parse_section(applicant: str, via_link: bool, anchor: str, heading: str,
                 has_fields = has_fields or field_kind in _COUNTING_FIELDS
                 _store_field(app, fm.label + fm.colon, fm.value)
                 if field_kind == "statement":
-                    statement.append(plain_text(without_struck(fm.value)[0], limit=None))
+                    statement.append(plain_text(without_struck(fm.value[:MAX_READ])[0], limit=None))
                 if c.sig.signed:
                     app.opened, app.opened_by = when, signer
                     header = False
                 continue
             if _is_statement(app, c, bool(statement) or has_fields):
-                statement.append(plain_text(c.unstruck, limit=None))
+                statement.append(plain_text(c.unstruck[:MAX_READ], limit=None))
                 if c.sig.signed:
                     app.opened, app.opened_by = when, signer
                     header = False
@@ -1098,7 +1104,7 @@ def _classify(app: Application, c: _Contribution) -> Comment | None:
         lead_kind, _ = _leading_mark(c.struck_lead)
         if lead_kind in _VOTE_KINDS:
             kind, struck_vote = lead_kind, True
-    readable = plain_text(c.unstruck[c.mark_end:], limit=None)
+    readable = plain_text(c.unstruck[c.mark_end:c.mark_end + MAX_READ], limit=None)
     excerpt = cut(readable, 200)
     if not c.sig.signed and not excerpt and kind is None:
         return None  # an empty bullet
