@@ -16,7 +16,6 @@ import argparse
 import json
 import os
 import re
-import secrets
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -230,6 +229,7 @@ def _conf_file_values(path: Path) -> dict[str, str]:
 def users_conf(existing: str, admins: list[str], network: str) -> str:
     """users.conf with one bot user per admin account (NickAuth maps the
     services account to it). Other users, made from IRC, are kept."""
+    import secrets  # here, not at the top: `scan` never needs it
     blocks: list[list[str]] = []
     for line in existing.splitlines():
         if line.startswith("user "):
