@@ -261,3 +261,12 @@ def test_last_activity_is_the_latest_time_not_the_last_on_the_page():
 def test_invisible_characters_in_a_typed_name_are_ignored(typed):
     assert normalize_username(typed) in ("Dave Newcomer", "Dave newcomer")
     assert username_key(typed) == username_key("Dave Newcomer")
+
+
+def test_scan_table_shows_questions_asked_and_still_open():
+    import run_bot
+
+    a = one(Q + "*:About five hours. " + sig("Dave Newcomer", 5) + "\n"
+            + "*{{q}} And which queues? " + sig("Asker", 9) + "\n")
+    row = run_bot._table([a]).splitlines()[2]
+    assert " 2 (1) " in row and "info-en" in row
