@@ -36,7 +36,7 @@ from dataclasses import dataclass, field, fields, replace
 from functools import lru_cache
 from datetime import datetime, timezone
 from types import MappingProxyType
-from typing import Any, NamedTuple, Sequence
+from typing import Any, Iterable, Iterator, NamedTuple, Sequence
 
 from .markup import (CLOSE_TAG, FILE_LINK, LINK, MENTION_TEMPLATES, PING_TEMPLATES, TAG,
                      TL_TEMPLATES, WRAPPER_TEMPLATES, calls, cut, plain_text, render,
@@ -371,23 +371,14 @@ _SUBSECTION = re.compile(
     r"continued)\b",
     re.IGNORECASE,
 )
-_HEADING = re.compile(r"(={1,6})([^\n]+?)(={1,6})[ \t]*(?=\n|$)")
+_HEADING = re.compile(r"^(={1,6})([^\n]+?)(={1,6})[ \t]*$", re.MULTILINE)
 
 
 def _headings(text: str) -> list[re.Match[str]]:
     """Heading lines: ``=`` at the start of a line, closed on the same line.
-    Only line starts with ``=`` are tried, not every position of the page."""
-    found = []
-    pos = 0 if text.startswith("=") else text.find("\n=") + 1
-    while pos > 0 or text.startswith("="):
-        m = _HEADING.match(text, pos)
-        if m:
-            found.append(m)
-        nxt = text.find("\n=", pos + 1)
-        if nxt < 0:
-            break
-        pos = nxt + 1
-    return found
+    One scan in the regex engine: a page of half a million "==" lines
+    would otherwise be half a million steps of Python."""
+    return list(_HEADING.finditer(text)) if "=" in text else []
 
 
 def parse_page(wikitext: str) -> list[Application]:
@@ -406,11 +397,12 @@ def parse_page(wikitext: str) -> list[Application]:
     """
     text = visible_wikitext((wikitext or "").replace("\r\n", "\n").replace("\r", "\n"))
     heads = _headings(text)
-    anchors = _anchors([_heading_text(_heading_title(m)[1]) for m in heads])
+    anchors = _anchor_stream(_heading_text(_heading_title(m)[1]) for m in heads)
     apps: list[Application] = []
     pending: _Pending | None = None
     read = 0  # sections read as possible applications
     for i, m in enumerate(heads):
+        anchor = next(anchors)  # computed as far as the page is read
         level, title = _heading_title(m)
         end = heads[i + 1].start() if i + 1 < len(heads) else len(text)
         body = text[m.end():end]
@@ -428,7 +420,7 @@ def parse_page(wikitext: str) -> list[Application]:
             break
         found = _applicant_from_heading(title)
         if found:
-            pending = _Pending(level, found[0], found[1], anchors[i],
+            pending = _Pending(level, found[0], found[1], anchor,
                                _heading_text(title), [body])
     if pending is not None and read < MAX_APPLICATIONS:
         app = pending.parse()
@@ -474,13 +466,14 @@ class _SectionCache:
     """Parsed sections by their exact text and context, least recently used
     first out.
 
-    The key is every argument of ``_parse_section``: the applicant and
-    whether a user link named them (both read from the heading), the anchor
-    (which depends on the headings above, so a section moved below a
-    namesake gets a new entry), the heading text and the visible body after
-    hidden text was removed page-wide (so an unclosed ``<!--`` above changes
-    the key). The parse is a pure function of these, so a hit is exactly
-    what a parse would return.
+    The key is every argument of ``_parse_section`` but the anchor: the
+    applicant and whether a user link named them (both read from the
+    heading), the heading text and the visible body after hidden text was
+    removed page-wide (so an unclosed ``<!--`` above changes the key). The
+    anchor (which depends on the headings above) only names the section, so
+    it is set on each hit: a section moved below a namesake, or pasted a
+    thousand times by a vandal, is parsed once. The parse is a pure function
+    of these, so a hit is exactly what a parse would return.
 
     Values are frozen snapshots (tuples, read-only mappings, frozen
     ``Comment``s) and every hit builds a new ``Application``: callers (the
@@ -502,14 +495,14 @@ class _SectionCache:
 
     def parse(self, applicant: str, via_link: bool, anchor: str, heading: str,
               body: str) -> Application | None:
-        key = (applicant, via_link, anchor, heading, body)
+        key = (applicant, via_link, heading, body)
         with self._lock:
             frozen = self._data.get(key, _MISSING)
             if frozen is not _MISSING:
                 self._data.move_to_end(key)
                 self.hits += 1
         if frozen is not _MISSING:
-            return None if frozen is None else _thaw(frozen)
+            return None if frozen is None else _thaw(frozen, anchor)
         app = _parse_section(applicant, via_link, anchor, heading, body)
         frozen = None if app is None else _freeze(app)
         with self._lock:
@@ -519,8 +512,8 @@ class _SectionCache:
                 self._chars += len(body)
             while self._data and (len(self._data) > self.maxsize or self._chars > self.maxchars):
                 old, _ = self._data.popitem(last=False)
-                self._chars -= len(old[4])
-        return None if frozen is None else _thaw(frozen)
+                self._chars -= len(old[3])
+        return None if frozen is None else _thaw(frozen, anchor)
 
     def info(self) -> CacheInfo:
         with self._lock:
@@ -551,10 +544,12 @@ def _freeze(app: Application) -> _Frozen:
     return tuple(out)
 
 
-def _thaw(frozen: _Frozen) -> Application:
-    """A new Application with its own lists and dicts."""
-    kwargs = {}
+def _thaw(frozen: _Frozen, anchor: str) -> Application:
+    """A new Application with its own lists and dicts, under *anchor*."""
+    kwargs: dict[str, Any] = {"anchor": anchor}
     for name, value in frozen:
+        if name == "anchor":
+            continue
         if isinstance(value, tuple):
             value = list(value)
         elif isinstance(value, MappingProxyType):
@@ -586,6 +581,7 @@ def _heading_title(m: re.Match[str]) -> tuple[int, str]:
     return level, "=" * (len(left) - level) + inner + "=" * (len(right) - level)
 
 
+@lru_cache(maxsize=4096)
 def _heading_text(title: str) -> str:
     """The heading as readers see it: the text its section anchor is made of."""
     return " ".join(render(title).split())
@@ -594,9 +590,14 @@ def _heading_text(title: str) -> str:
 def _anchors(texts: list[str]) -> list[str]:
     """MediaWiki's section anchors: spaces as underscores, and ``_2``, ``_3``
     for repeats, compared case-insensitively (ASCII) as the wiki does."""
+    return list(_anchor_stream(texts))
+
+
+def _anchor_stream(texts: Iterable[str]) -> Iterator[str]:
+    """``_anchors`` one heading at a time, so a page read only in part
+    (``MAX_APPLICATIONS``) costs nothing for the headings after."""
     refers: set[str] = set()
     tried: dict[str, int] = {}  # the suffixes below it are taken: 5,000 repeats stay linear
-    out = []
     for text in texts:
         anchor = text.replace(" ", "_")
         key = anchor.translate(_ASCII_LOWER)
@@ -609,8 +610,7 @@ def _anchors(texts: list[str]) -> list[str]:
             refers.add(f"{key}_{i}")
         else:
             refers.add(key)
-        out.append(anchor)
-    return out
+        yield anchor
 
 
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
