@@ -1121,7 +1121,7 @@ def _classify(app: Application, c: _Contribution) -> Comment | None:
             kind, status = ("status", "withdrawn") if prose == "withdrawn" else ("reply", None)
         elif prose:
             kind, status = "status", prose
-        elif _asks_applicant(app.applicant, c.unstruck, readable):
+        elif _asks_applicant(app.applicant, c.unstruck[:MAX_READ], readable):
             kind = "question"
         elif kind is None and depth >= 2:
             kind = "reply"

@@ -198,6 +198,7 @@ _SIGNS = re.compile(r"\{\{\s*(?:template\s*:\s*)?(?:subst\s*:\s*)?(?:unsigned|ni
 # A signature is at most 255 characters of markup (MediaWiki's limit) before
 # its timestamp; a user link further back is a mention in the text.
 _SIG_WINDOW = 300
+_UNSIGNED_WINDOW = 4000
 
 
 class Sig(NamedTuple):
@@ -232,7 +233,15 @@ def signature(text: str) -> Sig:
     before the timestamp; ``{{unsigned|User|date}}`` names the signer when
     it comes after the last timestamp. Struck signatures still sign.
     """
-    unsigned = _unsigned_template(text) if _may_be_unsigned(text) else None
+    unsigned = None
+    if _may_be_unsigned(text):
+        # an {{unsigned}} ends what it signs: look at the end only, so a text
+        # of a million braces is not matched up brace by brace
+        lo = max(0, len(text) - _UNSIGNED_WINDOW)
+        found = _unsigned_template(text[lo:])
+        if found is not None:
+            sig_, end = found
+            unsigned = (sig_._replace(start=sig_.start + lo), end + lo)
     stamp = _last_timestamp(text)
     if unsigned is not None and (stamp is None or unsigned[1] >= stamp.end()):
         return unsigned[0]
