@@ -371,14 +371,19 @@ _SUBSECTION = re.compile(
     r"continued)\b",
     re.IGNORECASE,
 )
-_HEADING = re.compile(r"^(={1,6})([^\n]+?)(={1,6})[ \t]*$", re.MULTILINE)
+_HEADING = re.compile(r"(={1,6})([^\n]+?)(={1,6})[ \t]*(?=\n|$)")
+# The same after a line break, as a lookahead: the regex engine jumps from
+# "\n" to "\n" by itself (a literal prefix) and tries only there.
+_HEADING_AFTER_NL = re.compile(r"\n(?=(={1,6})([^\n]+?)(={1,6})[ \t]*(?=\n|$))")
 
 
 def _headings(text: str) -> list[re.Match[str]]:
     """Heading lines: ``=`` at the start of a line, closed on the same line.
-    One scan in the regex engine: a page of half a million "==" lines
-    would otherwise be half a million steps of Python."""
-    return list(_HEADING.finditer(text)) if "=" in text else []
+    Found in one scan of the regex engine: a page of half a million "=="
+    lines would otherwise be half a million steps of Python."""
+    found = [m] if (m := _HEADING.match(text)) else []
+    found.extend(_HEADING.match(text, nl.end()) for nl in _HEADING_AFTER_NL.finditer(text))
+    return found
 
 
 def parse_page(wikitext: str) -> list[Application]:

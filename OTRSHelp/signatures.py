@@ -339,7 +339,8 @@ def strip_sig_debris(text: str) -> str:
     end = len(text)
     while True:
         before = end
-        end = _run_start(text, end, _SIG_DEBRIS_CHARS)
+        if end and text[end - 1] in _SIG_DEBRIS_CHARS:
+            end = _run_start(text, end, _SIG_DEBRIS_CHARS)
         if text.endswith("--", 0, end):
             run = end - _run_start(text, end, "-")
             end -= run - run % 2  # pairs of dashes; a lone "-" is the text's
