@@ -145,10 +145,14 @@ def bench_scan(runs: int = 15) -> None:
           f"(goal < 0.3 s; fastest of {runs})")
 
 
-if __name__ == "__main__":
-    args = sys.argv[1:]
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
     if "--scan" in args:
         bench_scan()
     else:
         bench_cases(args)
         bench_scan()
+
+
+if __name__ == "__main__":
+    main()
