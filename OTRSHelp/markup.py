@@ -6,13 +6,15 @@ votes or signatures; it is the part that knows wikitext (and
 mwparserfromhell), and both ``parser`` and ``signatures`` build on it.
 
 Most inline markup on the page is flat (``{{support}}``, ``[[User:X|X]]``),
-so small regular expressions read it exactly and in microseconds. Where a
-regular expression cannot be exact -- a template inside a template
-(``{{unsigned|X|{{date}}}}``, ``{{small|{{ping|X}}}}``), a link inside a
-template's parameters, unbalanced braces, a struck span inside a struck span
--- that piece of text goes to mwparserfromhell, which knows which pipe and
-which ``</s>`` belongs to what. Tokenizing a whole page with it costs over a
-second, so it is used only for those pieces.
+so small regular expressions read it exactly and in microseconds. A
+template inside a template (``{{unsigned|X|{{date}}}}``,
+``{{small|{{ping|X}}}}``) or a link in its parameters is split by one scan
+that skips the nested parts. Where that cannot be exact -- a struck span
+inside a struck span, quotes that pair up only once a template is gone --
+the piece of text goes to mwparserfromhell, which knows which ``</s>``
+belongs to what. Only small pieces do (``tree_safe``): its tokenizer takes
+time growing with the square of a hostile piece, and every scan here is
+linear in its input, so that no page can stall the poller.
 """
 from __future__ import annotations
 
@@ -172,13 +174,13 @@ _BRACES = re.compile(r"\{\{|\}\}")
 # inside a strike) are a few hundred characters. Longer ones, or ones with
 # more markup than a person types, are read by the linear scans instead.
 TREE_LIMIT = 2000
-_TREE_MARKUP = 40
+_TREE_MARKUP_CHARS = 160
 _MARKUP_CHARS = re.compile(r"[\[\]{}<>|']")
 
 
 def tree_safe(text: str) -> bool:
     """Whether *text* is small and plain enough for mwparserfromhell."""
-    return len(text) <= TREE_LIMIT and len(_MARKUP_CHARS.findall(text)) <= _TREE_MARKUP * 4
+    return len(text) <= TREE_LIMIT and len(_MARKUP_CHARS.findall(text)) <= _TREE_MARKUP_CHARS
 
 
 def _mw():

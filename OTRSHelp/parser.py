@@ -18,8 +18,12 @@ giving up exactness:
   inline constructs are flat: ``{{support}}``, ``[[User:X|X]]``, bold
   ``Support``. Small regular expressions read those exactly and fast.
 * Where a regular expression cannot be exact (a template inside a
-  template, a struck span inside a struck span), that piece of text alone
-  goes to mwparserfromhell; ``markup`` decides which pieces.
+  template, a struck span inside a struck span), ``markup`` reads that
+  piece alone with a scan or, if it is small, with mwparserfromhell.
+* Every step is linear in the text it reads, and a page past
+  ``MAX_APPLICATIONS`` sections or ``MAX_COMMENTS`` comments on one
+  application is read only that far: a vandal's two megabytes cost about
+  what a busy page costs (``bench/bench_parse.py``).
 
 This module holds what the page means: which sections are applications,
 which contributions are votes, questions or closures, and the resulting

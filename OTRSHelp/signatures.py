@@ -264,8 +264,8 @@ def _unsigned_template(text: str) -> tuple[Sig, int] | None:
     puts the date first), given as a name, a user link or ``{{u|X}}``; a
     date without "(UTC)" is accepted here because people fill it in by
     hand, and one the wiki fills in (``{{unsigned|X|{{date}}}}``) is no
-    date we can read. Nested parameters are split by mwparserfromhell
-    (see ``markup.template_call``).
+    date we can read. A parameter holding a template or a link is
+    split at its own pipes only (see ``markup.template_call``).
     """
     found = None
     for start, end in template_spans(text, CALL_DEPTH):
