@@ -16,7 +16,6 @@ import argparse
 import json
 import os
 import re
-import secrets
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -346,6 +345,8 @@ def users_conf(owners: list[str]) -> str:
     VRTS admins are not Limnoria users at all: the plugin checks their
     account on each admin command.
     """
+    import secrets  # here, not at the top: `scan` never needs it
+
     out: list[str] = []
     for i, account in enumerate(owners, 1):
         out += [f"user {i}", f"  name {account}", "  ignore False", "  secure False",
@@ -475,13 +476,14 @@ def cmd_scan(args: argparse.Namespace) -> int:
 def _table(apps) -> str:
     from OTRSHelp.parser import iso
 
-    headers = ["applicant", "status", "opened", "queues", "+", "-", "=", "?", "last activity"]
+    headers = ["applicant", "status", "opened", "queues", "+", "-", "=", "? (open)", "last activity"]
     rows = []
     for a in apps:
         last, by = a.last_activity
         rows.append([a.applicant, a.status, (iso(a.opened) or "")[:10], ", ".join(a.queues),
                      str(len(a.support)), str(len(a.oppose)), str(len(a.neutral)),
-                     str(len(a.questions)), f"{(iso(last) or '')[:16].replace('T', ' ')} {by or ''}".strip()])
+                     f"{len(a.questions)} ({len(a.open_questions())})",
+                     f"{(iso(last) or '')[:16].replace('T', ' ')} {by or ''}".strip()])
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
     lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths))]
     lines.append("  ".join("-" * w for w in widths))

@@ -55,7 +55,9 @@ def _votes(row: ApplicationRow) -> dict[str, list[str]]:
 
 
 def open_questions(row: ApplicationRow) -> list:
-    return unanswered_questions(row.applicant, row.comments)
+    """The questions still waiting, as the page shows them now: none once
+    the application is closed (the same rule the tracker counts by)."""
+    return unanswered_questions(row.applicant, row.comments, row.status)
 
 
 def _state(row: ApplicationRow, now: datetime) -> str:

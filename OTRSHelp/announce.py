@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass
 from string import Template
-from typing import Iterable, Mapping
+from typing import Collection, Iterable, Mapping
 from urllib.parse import quote
 
-from .names import irc_safe, no_ping
+from .names import deping, irc_safe, no_ping
 from .store import Event
 
 __all__ = ["DEFAULT_FORMATS", "Links", "format_event", "summarize", "lines_for", "rest_line"]
@@ -83,8 +83,13 @@ def _link(event: Event, links: Links, max_bytes: int = MAX_BYTES) -> str:
 
 
 def format_event(event: Event, links: Links, formats: Mapping[str, str] | None = None,
-                 max_bytes: int = MAX_BYTES) -> str:
-    """One IRC line for *event*; the quoted excerpt is what gets cut."""
+                 max_bytes: int = MAX_BYTES, nicks: Collection[str] = ()) -> str:
+    """One IRC line for *event*; the quoted excerpt is what gets cut.
+
+    The excerpt is the wiki's words, which address people ("@X", "X: FYI",
+    pings rendered): every name in it is de-pinged like the applicant's and
+    the actor's, and so is every one of *nicks* (the people in the
+    channel), so that no announcement highlights anyone."""
     fmt = (formats or {}).get(event.kind) or DEFAULT_FORMATS.get(event.kind, "$kind: $applicant $link")
     d = event.detail
     values = {
@@ -99,7 +104,8 @@ def format_event(event: Event, links: Links, formats: Mapping[str, str] | None =
         "link": _link(event, links, max_bytes),
         "excerpt": "",
     }
-    excerpt = irc_safe(d.get("excerpt", ""))
+    excerpt = deping(irc_safe(d.get("excerpt", "")), nicks,
+                     [event.applicant, *([event.actor] if event.actor else [])])
     template = Template(fmt)
     # measure with a one-character stand-in, so the whitespace around
     # $excerpt is counted as it will be sent (irc_safe collapses "  ")
@@ -164,9 +170,11 @@ def summarize(events: Iterable[Event], links: Links, max_bytes: int = MAX_BYTES)
 
 def lines_for(events: list[Event], links: Links, formats: Mapping[str, str] | None = None,
               burst: int = 5, max_bytes: int = MAX_BYTES,
-              max_lines: int | None = None) -> list[tuple[str, list[int]]]:
+              max_lines: int | None = None,
+              nicks: Collection[str] = ()) -> list[tuple[str, list[int]]]:
     """The lines to send for *events*, each with the ids of the events it
     covers (so each can be marked announced when its line is delivered).
+    *nicks*: who is in the channel, de-pinged in excerpts.
 
     However many events come at once (one edit adding 300 sections, a
     catch-up after a day offline), the channel gets at most ``max_lines``
@@ -175,7 +183,7 @@ def lines_for(events: list[Event], links: Links, formats: Mapping[str, str] | No
     lines for the first few and one line for all the rest."""
     max_lines = max(1, max_lines or burst)
     if len(events) <= min(burst, max_lines):
-        return [(format_event(e, links, formats, max_bytes), [e.id] if e.id is not None else [])
+        return [(format_event(e, links, formats, max_bytes, nicks), [e.id] if e.id is not None else [])
                 for e in events]
     by_app: "OrderedDict[str, list[Event]]" = OrderedDict()
     for e in events:

@@ -6,26 +6,26 @@ votes or signatures; it is the part that knows wikitext (and
 mwparserfromhell), and both ``parser`` and ``signatures`` build on it.
 
 Most inline markup on the page is flat (``{{support}}``, ``[[User:X|X]]``),
-so small regular expressions read it exactly and in microseconds. Where a
-regular expression cannot be exact -- a template inside a template
-(``{{unsigned|X|{{date}}}}``, ``{{small|{{ping|X}}}}``), a link inside a
-template's parameters, unbalanced braces, a struck span inside a struck span
--- that piece of text goes to mwparserfromhell, which knows which pipe and
-which ``</s>`` belongs to what. Tokenizing a whole page with it costs over a
-second, so it is used only for those pieces.
+so small regular expressions read it exactly and in microseconds. A
+template inside a template (``{{unsigned|X|{{date}}}}``,
+``{{small|{{ping|X}}}}``) or a link in its parameters is split by one scan
+that skips the nested parts. Where that cannot be exact -- a struck span
+inside a struck span, quotes that pair up only once a template is gone --
+the piece of text goes to mwparserfromhell, which knows which ``</s>``
+belongs to what. Only small pieces do (``tree_safe``): its tokenizer takes
+time growing with the square of a hostile piece, and every scan here is
+linear in its input, so that no page can stall the poller.
 """
 from __future__ import annotations
 
 import html
 import re
 from functools import lru_cache
-from typing import Callable, NamedTuple
+from typing import TYPE_CHECKING, Callable, NamedTuple
 
-import mwparserfromhell
-from mwparserfromhell.nodes import (Argument, ExternalLink, Heading, HTMLEntity, Tag,
-                                    Template, Text, Wikilink)
-from mwparserfromhell.nodes import Comment as WikiComment
-from mwparserfromhell.wikicode import Wikicode
+if TYPE_CHECKING:  # imported when first needed: it costs a tenth of a second
+    from mwparserfromhell.nodes import Tag, Template
+    from mwparserfromhell.wikicode import Wikicode
 
 __all__ = [
     "CLOSE_TAG",
@@ -168,12 +168,35 @@ _TEMPLATE_SIMPLE = re.compile(r"\{\{([^{}]*)\}\}")
 _BRACES = re.compile(r"\{\{|\}\}")
 
 
+# Pieces of text that mwparserfromhell may read. Its tokenizer retries
+# from every unclosed construct, so its time grows with the square of a
+# hostile piece ("{{a|" 4,000 times: 26 s); real pieces needing it (a strike
+# inside a strike) are a few hundred characters. Longer ones, or ones with
+# more markup than a person types, are read by the linear scans instead.
+TREE_LIMIT = 2000
+_TREE_MARKUP_CHARS = 160
+_MARKUP_CHARS = re.compile(r"[\[\]{}<>|']")
+
+
+def tree_safe(text: str) -> bool:
+    """Whether *text* is small and plain enough for mwparserfromhell."""
+    return len(text) <= TREE_LIMIT and len(_MARKUP_CHARS.findall(text)) <= _TREE_MARKUP_CHARS
+
+
+def _mw():
+    """mwparserfromhell, imported on first use: ``scan`` of an ordinary page
+    never needs it, and importing it costs more than the parse."""
+    import mwparserfromhell
+    import mwparserfromhell.nodes
+    return mwparserfromhell
+
+
 @lru_cache(maxsize=512)
 def _tree(text: str) -> Wikicode:
     """mwparserfromhell's tree of a piece of a contribution, cached because
     one contribution's pieces are looked at several times. Never modified:
     whoever needs to change a tree parses their own copy."""
-    return mwparserfromhell.parse(text)
+    return _mw().parse(text)
 
 
 class Call(NamedTuple):
@@ -219,19 +242,50 @@ def template_call(inner: str) -> Call:
     Without a nested template or link in *inner*, splitting at ``|`` and
     the first ``=`` is exactly how MediaWiki reads it, and costs
     microseconds. With one (``{{ping|{{u|A}}|[[User:B|B]]}}``), the pipes
-    inside the nested parts are not separators: mwparserfromhell splits it.
+    and ``=`` inside the nested parts are not separators: ``_split_top``
+    skips over them in one scan (tests check it against mwparserfromhell).
     """
-    if _ALWAYS_TREE or "{{" in inner or "[[" in inner:
+    if _ALWAYS_TREE:
         code = _tree("{{" + inner + "}}")
-        if len(code.nodes) == 1 and isinstance(code.nodes[0], Template):
+        if len(code.nodes) == 1 and _is(code.nodes[0], "Template"):
             return _call_of(code.nodes[0])
-    name, _, rest = inner.partition("|")
+    # a vandal's template of megabytes is split flat: inexact, but linear
+    nested = ("{{" in inner or "[[" in inner) and len(inner) <= 20 * TREE_LIMIT
+    parts = _split_top(inner, "|") if nested else inner.split("|")
     params: list[tuple[str | None, str]] = []
-    if rest:
-        for part in rest.split("|"):
-            key, eq, value = part.partition("=")
-            params.append((key.strip(), value) if eq else (None, part))
-    return _make_call(name, params)
+    for part in parts[1:] if parts[1:] != [""] else ():
+        eq = _split_top(part, "=", 1) if nested else part.split("=", 1)
+        params.append((eq[0].strip(), eq[1]) if len(eq) == 2 else (None, part))
+    return _make_call(parts[0], params)
+
+
+_NESTING = re.compile(r"\{\{|\}\}|\[\[|\]\]|[|=]")
+
+
+def _split_top(text: str, sep: str, maxsplit: int = -1) -> list[str]:
+    """*text* split at *sep* where it stands outside nested templates and
+    links (a closing bracket of the other kind closes nothing)."""
+    out: list[str] = []
+    stack: list[str] = []
+    last = 0
+    for m in _NESTING.finditer(text):
+        tok = m.group()
+        if tok == "{{" or tok == "[[":
+            stack.append(tok)
+        elif tok == "}}" or tok == "]]":
+            if stack and stack[-1] == ("{{" if tok == "}}" else "[["):
+                stack.pop()
+        elif tok == sep and not stack:
+            out.append(text[last:m.start()])
+            last = m.end()
+            if len(out) == maxsplit:
+                break
+    out.append(text[last:])
+    return out
+
+
+def _is(node: object, kind: str) -> bool:
+    return isinstance(node, getattr(_mw().nodes, kind))
 
 
 def _call_of(node: Template) -> Call:
@@ -239,26 +293,37 @@ def _call_of(node: Template) -> Call:
         (str(p.name).strip() if p.showkey else None, str(p.value)) for p in node.params])
 
 
-def template_spans(text: str) -> list[tuple[int, int]]:
+def template_spans(text: str, max_depth: int | None = None) -> list[tuple[int, int]]:
     """(start, end) of every balanced ``{{...}}`` in *text*, nested ones
-    included, in page order. Braces that never close are text, as in
-    MediaWiki (``{{support without its braces``)."""
+    included (to *max_depth* levels inside the outermost), in page order.
+    Braces that never close are text, as in MediaWiki (``{{support without
+    its braces``)."""
     stack: list[int] = []
     spans: list[tuple[int, int]] = []
     for m in _BRACES.finditer(text):
         if m.group() == "{{":
             stack.append(m.start())
         elif stack:
-            spans.append((stack.pop(), m.end()))
+            start = stack.pop()
+            if max_depth is None or len(stack) <= max_depth:
+                spans.append((start, m.end()))
     spans.sort()
     return spans
 
 
+# How deep ``calls`` looks into templates: a ping inside {{small}} inside
+# {{color}} is as deep as people nest; a page of templates nested thousands
+# deep would otherwise cost the square of its size.
+CALL_DEPTH = 4
+
+
 def calls(text: str) -> list[Call]:
-    """Every template call in *text*, nested ones included, in page order."""
+    """Every template call in *text*, nested ones included (to
+    ``CALL_DEPTH``), in page order."""
     if "{{" not in text:
         return []
-    return [template_call(text[start + 2:end - 2]) for start, end in template_spans(text)]
+    return [template_call(text[start + 2:end - 2])
+            for start, end in template_spans(text, CALL_DEPTH)]
 
 
 def template_end(s: str, pos: int) -> int:
@@ -279,7 +344,11 @@ def template_end(s: str, pos: int) -> int:
 # Wikitext to readable text
 # ---------------------------------------------------------------------------
 
-_EXTLINK = re.compile(r"\[(?:https?:|ftp:)?//[^\s\]]+(?:\s+([^\]]*))?\]", re.IGNORECASE)
+# Linear: the address and the title stop at the next bracket (possessively),
+# so a text of "[http://" repeated, or of titles never closed, is scanned
+# once rather than once from every "[". Links inside a title are rendered
+# before this runs, so no "[" is left in a real title.
+_EXTLINK = re.compile(r"\[(?:https?:|ftp:)?//[^\s\[\]]++(?:\s++([^\[\]]*+))?\]", re.IGNORECASE)
 _TL_OPEN, _TL_CLOSE = "\ue000", "\ue001"  # protect {{tl|x}} output from re-rendering
 
 
@@ -374,7 +443,7 @@ def render(text: str) -> str:
         s = _EXTLINK.sub(lambda m: m.group(1) or "", s)
     if "<" in s:
         s = TAG.sub(_tag_gap, s)
-    if "''''" in s:
+    if "''''" in s and tree_safe(text):
         # ''a''{{x}}''b'' is ''a''''b'' once the template went: which quotes
         # pair up is a parse, and the tree's answer is MediaWiki's
         return _render_tree(text)
@@ -393,23 +462,39 @@ def _finish(s: str) -> str:
     return s
 
 
-def _render_nested_templates(s: str) -> str:
-    """*s* with each outermost balanced template replaced by what it shows,
-    read from mwparserfromhell's tree of that template alone."""
+_RENDER_DEPTH = 6  # templates nested deeper than people nest them show nothing
+
+
+def _render_nested_templates(s: str, depth: int = 0) -> str:
+    """*s* with each outermost balanced template replaced by what it shows;
+    its parameters are split by ``template_call`` and rendered the same way,
+    one level down. Braces around what cannot be a template's name
+    (``{{a [[b]]}}``) are text, with what is inside them shown."""
     out: list[str] = []
     pos = 0
-    for start, end in template_spans(s):
-        if start < pos:
-            continue  # inside the template just rendered
+    for start, end in template_spans(s, 0):
         out.append(s[pos:start])
-        code = _tree(s[start:end])
-        if len(code.nodes) == 1 and isinstance(code.nodes[0], Template):
-            out.append(_render_template_node(code.nodes[0], _TL_OPEN, _TL_CLOSE))
-        else:  # braces that are no template ({{a [[b]]}}): text, with the templates inside shown
-            out.append(_render_nodes(code))
+        inner = s[start + 2:end - 2]
+        if depth < _RENDER_DEPTH:
+            name = _split_top(inner, "|", 1)[0] if "[[" in inner or "{{" in inner else inner.partition("|")[0]
+            if "[" in name or "]" in name or "<" in name or ">" in name or not name.strip():
+                out.append("{{" + _render_part(inner, depth + 1) + "}}")
+            else:
+                out.append(_render_call(template_call(inner), lambda a: _render_part(a, depth + 1),
+                                        _TL_OPEN, _TL_CLOSE))
         pos = end
     out.append(s[pos:])
     return "".join(out)
+
+
+def _render_part(text: str, depth: int) -> str:
+    """A template's parameter as readers see it, before the rest of
+    ``render`` (links, tags, quotes) runs over the whole result."""
+    if "{{" not in text:
+        return text
+    if _needs_tree(text):
+        return _render_nested_templates(text, depth)
+    return _TEMPLATE_SIMPLE.sub(_render_template, text)
 
 
 def _render_tree(text: str) -> str:
@@ -426,31 +511,31 @@ def _render_arg(value: str) -> str:
 def _render_nodes(code: Wikicode) -> str:
     out: list[str] = []
     for node in code.nodes:
-        if isinstance(node, Text):
+        if _is(node, "Text"):
             value = node.value  # a tag left unclosed is text to the tree, markup to readers
             out.append(TAG.sub(_tag_gap, value) if "<" in value else value)
-        elif isinstance(node, Template):
+        elif _is(node, "Template"):
             out.append(_render_template_node(node))
-        elif isinstance(node, Wikilink):
+        elif _is(node, "Wikilink"):
             display = None if node.text is None else str(node.text)
             if display is not None and display.strip() and not FILE_LINK.match(str(node.title)):
                 out.append(_render_nodes(node.text))
             else:
                 out.append(_link_text(str(node.title), display))
-        elif isinstance(node, ExternalLink):
+        elif _is(node, "ExternalLink"):
             if not node.brackets:
                 out.append(str(node.url))
             elif node.title is not None:
                 out.append(_render_nodes(node.title))
-        elif isinstance(node, Tag):
+        elif _is(node, "Tag"):
             out.append(_render_tag(node))
-        elif isinstance(node, HTMLEntity):
+        elif _is(node, "HTMLEntity"):
             out.append(str(node))  # decoded once, with the rest, by _finish
-        elif isinstance(node, Heading):
+        elif _is(node, "Heading"):
             out.append(_render_nodes(node.title))
-        elif isinstance(node, Argument):
+        elif _is(node, "Argument"):
             continue
-        elif not isinstance(node, WikiComment):
+        elif not _is(node, "Comment"):
             out.append(str(node))
     return "".join(out)
 
@@ -522,6 +607,8 @@ def without_struck(content: str) -> tuple[str, str | None]:
         flat = _without_struck_flat(content, exact_only=True)
         if flat is not None:
             return flat
+        if not tree_safe(content):  # a vandal's nest of strikes: the scan's reading
+            return _without_struck_flat(content, exact_only=False) or (content, None)
     return _without_struck_tree(content)
 
 
@@ -563,7 +650,7 @@ def _without_struck_tree(content: str) -> tuple[str, str | None]:
     ``<del>``, ``<strike>`` element goes, nested or inside a template's
     parameters; what the tree leaves as text (an unclosed ``<s>``) is then
     struck to the end of its line by the scan."""
-    code = mwparserfromhell.parse(content)  # our own copy: nodes are removed below
+    code = _mw().parse(content)  # our own copy: nodes are removed below
     struck = [t for t in code.filter_tags(recursive=True)
               if not t.self_closing and str(t.tag).strip().lower() in _STRIKE_TAGS]
     lead: str | None = None

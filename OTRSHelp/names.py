@@ -9,6 +9,8 @@ from __future__ import annotations
 import ipaddress
 import re
 import unicodedata
+from functools import lru_cache
+from typing import Iterable
 
 ZWSP = "\u200b"
 
@@ -25,19 +27,38 @@ _IPV6 = re.compile(r"^[0-9A-Fa-f:]+:[0-9A-Fa-f:.]*$")
 def is_ip(name: str) -> bool:
     """True for IPv4/IPv6 addresses, which sign as temporary or anonymous users."""
     name = name.strip()
+    if len(name) > 45:  # the longest address text; and the patterns backtrack on long input
+        return False
     return bool(_IPV4.match(name) or (_IPV6.match(name) and name.count(":") >= 2))
 
 
+def _strip_format_chars(name: str) -> str:
+    """*name* without invisible format characters (Unicode category Cf:
+    zero-width spaces and joiners, word joiner, BOM, bidi marks). MediaWiki
+    drops the bidi ones from titles, and the bot itself puts a zero-width
+    space into every name it announces (``no_ping``): a name copied from an
+    announcement must still find its person."""
+    if name.isascii():
+        return name
+    return "".join(ch for ch in name if ch.isascii() or unicodedata.category(ch) != "Cf")
+
+
+_SPACES = re.compile(r"[\s\u00a0]+")
+
+
+@lru_cache(maxsize=8192)
 def normalize_username(name: str) -> str:
     """The canonical form MediaWiki stores: underscores as spaces, runs of
-    spaces collapsed, first letter upper case, a leading ``User:`` dropped.
+    spaces collapsed, first letter upper case, a leading ``User:`` dropped,
+    invisible format characters (a pasted zero-width space) gone.
 
     IPv6 addresses are upper-cased as MediaWiki does, so one person signing
     with two spellings of an address is still one signer.
     """
-    name = unicodedata.normalize("NFC", name or "")
-    name = name.replace("_", " ")
-    name = re.sub(r"[\s\u00a0]+", " ", name).strip()
+    name = _strip_format_chars(name or "")
+    if not name.isascii():
+        name = unicodedata.normalize("NFC", name)
+    name = _SPACES.sub(" ", name.replace("_", " ")).strip()
     if name.lower().startswith("user:"):
         name = name[5:].strip()
     if not name:
@@ -80,3 +101,74 @@ def no_ping(name: str) -> str:
     if len(name) < 2:
         return name
     return name[0] + ZWSP + name[1:]
+
+
+# Characters IRC nicks are made of, besides letters and digits: a nick's
+# highlight ends where one of these does not follow.
+_NICK_CHARS = r"\w\-\[\]\\`^{}|"
+_AT_NAME = re.compile(r"@\s?(?=[^\W_])")
+_USER_NS_NAME = re.compile(r"\b(?:user|benutzer|gebruiker|utilisateur|usuario)(?: talk)?:\s?(?=[^\W_])",
+                           re.IGNORECASE)
+# "Masum Reza: FYI ..." / "GMG, thanks": up to three words opening the text, then ":" or ","
+_ADDRESSEE = re.compile(r"^\W{0,3}((?:[^\W_][\w.'\-]*\s){0,2}[^\W_][\w.'\-]*)\s?[:,](?=\s|$)")
+
+
+def _break_at(text: str, positions: list[int]) -> str:
+    """*text* with a zero-width space after the letter at each position."""
+    if not positions:
+        return text
+    out, last = [], 0
+    for p in sorted(set(positions)):
+        if p < last or p >= len(text):
+            continue
+        out.append(text[last:p + 1])
+        out.append(ZWSP)
+        last = p + 1
+    out.append(text[last:])
+    return "".join(out)
+
+
+@lru_cache(maxsize=64)
+def _names_pattern(names: tuple[str, ...]) -> re.Pattern[str] | None:
+    words = sorted({n for n in names if len(n) >= 2}, key=len, reverse=True)
+    if not words:
+        return None
+    return re.compile(r"(?<![" + _NICK_CHARS + r"])(?:" + "|".join(map(re.escape, words))
+                      + r")(?![" + _NICK_CHARS + r"])", re.IGNORECASE)
+
+
+def deping(text: str, names: Iterable[str] = (), more: Iterable[str] = ()) -> str:
+    """*text* (already ``irc_safe``) written so that no name in it
+    highlights anyone: a zero-width space after the first letter of every
+    addressed name -- ``@X`` (what ``{{ping|X}}`` renders to), ``User:X``, a
+    leading ``X:`` or ``X,`` -- and of every occurrence of *names* (the
+    nicks in the channel, the applicant and the actor), as whole words and
+    in any case, as IRC clients match them. Each word of a multi-word name
+    is broken, since a nick may be any one of them. *more* are names that
+    change from call to call (the applicant): kept apart from *names*, whose
+    pattern is compiled once for as long as the channel's nicks stay."""
+    positions: list[int] = []
+    for m in _AT_NAME.finditer(text):
+        positions.append(m.end())
+    for m in _USER_NS_NAME.finditer(text):
+        positions.append(m.end())
+    m = _ADDRESSEE.match(text)
+    if m:
+        start = m.start(1)
+        for w in re.finditer(r"\S{2,}", m.group(1)):
+            positions.append(start + w.start())
+    for group in (names, more):
+        pattern = _names_pattern(_words(tuple(group)))
+        if pattern is not None:
+            positions.extend(m.start() for m in pattern.finditer(text))
+    return _break_at(text, positions)
+
+
+@lru_cache(maxsize=64)
+def _words(names: tuple[str, ...]) -> tuple[str, ...]:
+    words: set[str] = set()
+    for name in names:
+        name = irc_safe(name)
+        words.add(name)
+        words.update(w for w in name.split(" ") if len(w) >= 3)
+    return tuple(sorted(words))

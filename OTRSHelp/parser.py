@@ -18,8 +18,12 @@ giving up exactness:
   inline constructs are flat: ``{{support}}``, ``[[User:X|X]]``, bold
   ``Support``. Small regular expressions read those exactly and fast.
 * Where a regular expression cannot be exact (a template inside a
-  template, a struck span inside a struck span), that piece of text alone
-  goes to mwparserfromhell; ``markup`` decides which pieces.
+  template, a struck span inside a struck span), ``markup`` reads that
+  piece alone with a scan or, if it is small, with mwparserfromhell.
+* Every step is linear in the text it reads, and a page past
+  ``MAX_APPLICATIONS`` sections or ``MAX_COMMENTS`` comments on one
+  application is read only that far: a vandal's two megabytes cost about
+  what a busy page costs (``bench/bench_parse.py``).
 
 This module holds what the page means: which sections are applications,
 which contributions are votes, questions or closures, and the resulting
@@ -32,10 +36,11 @@ import hashlib
 import re
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
+from functools import lru_cache
 from datetime import datetime, timezone
 from types import MappingProxyType
-from typing import Any, NamedTuple, Sequence
+from typing import Any, Iterable, Iterator, NamedTuple, Sequence
 
 from .markup import (CLOSE_TAG, FILE_LINK, LINK, MENTION_TEMPLATES, PING_TEMPLATES, TAG,
                      TL_TEMPLATES, WRAPPER_TEMPLATES, calls, cut, plain_text, render,
@@ -45,8 +50,12 @@ from .signatures import (Sig, is_signed, linked_user, opens_with_unsigned, param
 from .signatures import parse_timestamp  # part of this module's API
 
 __all__ = [
+    "ANSWERED",
     "Application",
+    "CLOSED_STATUSES",
     "Comment",
+    "MAX_APPLICATIONS",
+    "MAX_COMMENTS",
     "STATUSES",
     "iso",
     "parse_page",
@@ -56,6 +65,16 @@ __all__ = [
 ]
 
 STATUSES = ("open", "approved", "declined", "withdrawn", "on hold")
+# Bounds on what one page can make the parser (and the tracker, and the
+# channel) do: sections read as possible applications (headings that could
+# be usernames), and comments on one. The real page has held a few hundred
+# applications and at most a few hundred comments on one; a revision past
+# these is vandalism, and reading it to the end would only cost seconds.
+MAX_APPLICATIONS = 5000
+MAX_COMMENTS = 2000
+# Characters of one contribution read as text (for its excerpt, and for
+# what it asks or closes): the longest real answers are a few thousand.
+MAX_READ = 20_000
 
 # ---------------------------------------------------------------------------
 # Vocabulary
@@ -106,15 +125,47 @@ for _w in _VOTE_KINDS:
     for _q in ("strong", "weak", "mild", "tentative", "conditional"):
         _BOLD_KIND[f"{_q} {_w}"] = (_w, None)
 
+# A vote typed as a plain word at the start of a contribution: "Support
+# Obvious need.", "weak oppose - too new". Only the three vote words (with a
+# qualifier) and only as the first word followed by the end, punctuation or
+# another word: "Supporting", "Support's" and "I support ..." are prose.
+# The rendered page cannot tell this from bold ones, and neither can the
+# people reading it.
+_PLAIN_VOTE = re.compile(
+    r"(?:(?:strong|weak|mild|tentative|conditional|very\s+strong)\s+)?"
+    r"(support|oppose|neutral)(?![\w'\u2019])", re.IGNORECASE)
+
 # Inline tags people wrap around a vote or a signature; skipped when looking
 # for the mark a contribution opens with.
 _DECOR_TAGS = {"span", "font", "small", "big", "sup", "sub", "i", "em", "u",
                "li", "dd", "dt", "br", "p", "div", "center", "abbr", "ins",
                "mark", "tt", "b", "strong"}
-_FIELD = re.compile(
-    r"^[*#:]*\s*'''\s*(?P<label>(?:[^']|'(?!''))+?)\s*'''\s*(?P<colon>:?)\s*(?P<value>.*)$",
-    re.S,
-)
+_FIELD_OPEN = re.compile(r"[*#:]*\s*'''")
+
+
+class _FieldLine(NamedTuple):
+    label: str
+    colon: str
+    value: str
+
+
+def _field_match(text: str) -> _FieldLine | None:
+    """``*'''Label:''' value``: the bold label (a colon inside or just after
+    it) and the rest. Found with ``str.find`` rather than one regular
+    expression, whose lazy label retried its closing at every character of
+    a long unclosed line."""
+    m = _FIELD_OPEN.match(text)
+    if not m:
+        return None
+    close = text.find("'''", m.end())
+    if close < 0:
+        return None
+    label = text[m.end():close].strip()
+    if not label:
+        return None
+    rest = text[close + 3:].lstrip()
+    colon = ":" if rest.startswith(":") else ""
+    return _FieldLine(label, colon, rest[1:].lstrip() if colon else rest)
 _LIST_PREFIX = re.compile(r"^[*#:;]+")
 
 
@@ -135,7 +186,7 @@ class Comment:
     kind: str  # support oppose neutral comment question reply status
     depth: int
     excerpt: str
-    status: str | None = None  # for kind == "status"
+    status: str | None = None  # kind "status": the closure; kind "question": ANSWERED or None
     struck_vote: bool = False  # a vote that was struck out afterwards
     digest: str = ""
 
@@ -170,11 +221,52 @@ def current_votes(comments: Sequence[Any]) -> dict[str, list[str]]:
     return out
 
 
-def unanswered_questions(applicant: str, comments: Sequence[Any]) -> list[Any]:
-    """Questions the applicant has not written anything after."""
-    answered_after = [c.time for c in comments if c.signer == applicant and c.time]
-    return [q for q in comments if q.kind == "question"
-            and (not q.time or not any(t > q.time for t in answered_after))]
+ANSWERED = "answered"  # the ``status`` of a question the page shows answered
+CLOSED_STATUSES = frozenset(("approved", "declined", "withdrawn"))
+
+
+def unanswered_questions(applicant: str, comments: Sequence[Any],
+                         status: str | None = None) -> list[Any]:
+    """Questions still waiting for an answer: not answered under them on the
+    page (``status == ANSWERED``, see ``_mark_answered``) and not followed by
+    anything the applicant wrote later. A closed application (*status*
+    approved, declined or withdrawn) waits for nothing. Works on parsed
+    comments and on stored ones alike."""
+    if status in CLOSED_STATUSES:
+        return []
+    last_word = max((c.time for c in comments if c.signer == applicant and c.time), default=None)
+    return [q for q in comments if q.kind == "question" and q.status != ANSWERED
+            and (not q.time or last_word is None or not last_word > q.time)]
+
+
+def _mark_answered(applicant: str, comments: list[Comment]) -> list[Comment]:
+    """*comments* with each question that has a reply under it marked
+    ``ANSWERED``. A reply is under a question when it is deeper than the
+    question and nothing at the question's depth or shallower came between.
+    It answers when the applicant wrote it, or someone other than the asker
+    who is not asking, voting or closing themselves (an unsigned reply is
+    usually the applicant's). One pass: the questions whose thread is still
+    open are kept by depth, and a shallower contribution closes them."""
+    out = list(comments)
+    waiting: list[int] = []  # indexes of open questions, depths increasing
+    for i, c in enumerate(out):
+        while waiting and out[waiting[-1]].depth >= c.depth:
+            waiting.pop()
+        if waiting and (c.signer == applicant or c.kind not in _NOT_ANSWERS):
+            still = []
+            for qi in waiting:
+                q = out[qi]
+                if c.signer == applicant or c.signer != q.signer:
+                    out[qi] = replace(q, status=ANSWERED)
+                else:
+                    still.append(qi)
+            waiting = still
+        if c.kind == "question" and c.status != ANSWERED:
+            waiting.append(i)
+    return out
+
+
+_NOT_ANSWERS = frozenset(("question", "support", "oppose", "neutral", "status"))
 
 
 @dataclass
@@ -217,17 +309,21 @@ class Application:
         return [c for c in self.comments if c.kind == "question"]
 
     def open_questions(self) -> list[Comment]:
-        """Questions the applicant has not answered after they were asked."""
-        return unanswered_questions(self.applicant, self.comments)
+        """Questions nobody has answered yet, on an application still open."""
+        return unanswered_questions(self.applicant, self.comments, self.status)
 
     @property
     def last_activity(self) -> tuple[datetime | None, str | None]:
-        times = [(c.time, c.signer) for c in self.comments if c.time]
-        if self.opened:
-            times.append((self.opened, self.opened_by or self.applicant))
-        if not times:
-            return (None, None)
-        return max(times, key=lambda t: t[0])
+        """The latest signature and its signer. One page cannot say which of
+        two signatures of the same minute was saved last; the later one on
+        the page is the better guess (the tracker, which sees revisions,
+        decides by revision order)."""
+        best: tuple[datetime | None, str | None] = (
+            (self.opened, self.opened_by or self.applicant) if self.opened else (None, None))
+        for c in self.comments:
+            if c.time and (best[0] is None or c.time >= best[0]):
+                best = (c.time, c.signer)
+        return best
 
     def to_json(self) -> dict:
         """The ``scan --json`` shape documented in DESIGN.md."""
@@ -280,21 +376,17 @@ _SUBSECTION = re.compile(
     re.IGNORECASE,
 )
 _HEADING = re.compile(r"(={1,6})([^\n]+?)(={1,6})[ \t]*(?=\n|$)")
+# The same after a line break, as a lookahead: the regex engine jumps from
+# "\n" to "\n" by itself (a literal prefix) and tries only there.
+_HEADING_AFTER_NL = re.compile(r"\n(?=(={1,6})([^\n]+?)(={1,6})[ \t]*(?=\n|$))")
 
 
 def _headings(text: str) -> list[re.Match[str]]:
     """Heading lines: ``=`` at the start of a line, closed on the same line.
-    Only line starts with ``=`` are tried, not every position of the page."""
-    found = []
-    pos = 0 if text.startswith("=") else text.find("\n=") + 1
-    while pos > 0 or text.startswith("="):
-        m = _HEADING.match(text, pos)
-        if m:
-            found.append(m)
-        nxt = text.find("\n=", pos + 1)
-        if nxt < 0:
-            break
-        pos = nxt + 1
+    Found in one scan of the regex engine: a page of half a million "=="
+    lines would otherwise be half a million steps of Python."""
+    found = [m] if (m := _HEADING.match(text)) else []
+    found.extend(_HEADING.match(text, nl.end()) for nl in _HEADING_AFTER_NL.finditer(text))
     return found
 
 
@@ -314,10 +406,12 @@ def parse_page(wikitext: str) -> list[Application]:
     """
     text = visible_wikitext((wikitext or "").replace("\r\n", "\n").replace("\r", "\n"))
     heads = _headings(text)
-    anchors = _anchors([_heading_text(_heading_title(m)[1]) for m in heads])
+    anchors = _anchor_stream(_heading_text(_heading_title(m)[1]) for m in heads)
     apps: list[Application] = []
     pending: _Pending | None = None
+    read = 0  # sections read as possible applications
     for i, m in enumerate(heads):
+        anchor = next(anchors)  # computed as far as the page is read
         level, title = _heading_title(m)
         end = heads[i + 1].start() if i + 1 < len(heads) else len(text)
         body = text[m.end():end]
@@ -327,14 +421,17 @@ def parse_page(wikitext: str) -> list[Application]:
             continue
         if pending is not None:
             app = pending.parse()
+            read += 1
             if app is not None:
                 apps.append(app)
             pending = None
+        if read >= MAX_APPLICATIONS:
+            break
         found = _applicant_from_heading(title)
         if found:
-            pending = _Pending(level, found[0], found[1], anchors[i],
+            pending = _Pending(level, found[0], found[1], anchor,
                                _heading_text(title), [body])
-    if pending is not None:
+    if pending is not None and read < MAX_APPLICATIONS:
         app = pending.parse()
         if app is not None:
             apps.append(app)
@@ -378,13 +475,14 @@ class _SectionCache:
     """Parsed sections by their exact text and context, least recently used
     first out.
 
-    The key is every argument of ``_parse_section``: the applicant and
-    whether a user link named them (both read from the heading), the anchor
-    (which depends on the headings above, so a section moved below a
-    namesake gets a new entry), the heading text and the visible body after
-    hidden text was removed page-wide (so an unclosed ``<!--`` above changes
-    the key). The parse is a pure function of these, so a hit is exactly
-    what a parse would return.
+    The key is every argument of ``_parse_section`` but the anchor: the
+    applicant and whether a user link named them (both read from the
+    heading), the heading text and the visible body after hidden text was
+    removed page-wide (so an unclosed ``<!--`` above changes the key). The
+    anchor (which depends on the headings above) only names the section, so
+    it is set on each hit: a section moved below a namesake, or pasted a
+    thousand times by a vandal, is parsed once. The parse is a pure function
+    of these, so a hit is exactly what a parse would return.
 
     Values are frozen snapshots (tuples, read-only mappings, frozen
     ``Comment``s) and every hit builds a new ``Application``: callers (the
@@ -406,14 +504,14 @@ class _SectionCache:
 
     def parse(self, applicant: str, via_link: bool, anchor: str, heading: str,
               body: str) -> Application | None:
-        key = (applicant, via_link, anchor, heading, body)
+        key = (applicant, via_link, heading, body)
         with self._lock:
             frozen = self._data.get(key, _MISSING)
             if frozen is not _MISSING:
                 self._data.move_to_end(key)
                 self.hits += 1
         if frozen is not _MISSING:
-            return None if frozen is None else _thaw(frozen)
+            return None if frozen is None else _thaw(frozen, anchor)
         app = _parse_section(applicant, via_link, anchor, heading, body)
         frozen = None if app is None else _freeze(app)
         with self._lock:
@@ -423,8 +521,8 @@ class _SectionCache:
                 self._chars += len(body)
             while self._data and (len(self._data) > self.maxsize or self._chars > self.maxchars):
                 old, _ = self._data.popitem(last=False)
-                self._chars -= len(old[4])
-        return None if frozen is None else _thaw(frozen)
+                self._chars -= len(old[3])
+        return None if frozen is None else _thaw(frozen, anchor)
 
     def info(self) -> CacheInfo:
         with self._lock:
@@ -455,10 +553,12 @@ def _freeze(app: Application) -> _Frozen:
     return tuple(out)
 
 
-def _thaw(frozen: _Frozen) -> Application:
-    """A new Application with its own lists and dicts."""
-    kwargs = {}
+def _thaw(frozen: _Frozen, anchor: str) -> Application:
+    """A new Application with its own lists and dicts, under *anchor*."""
+    kwargs: dict[str, Any] = {"anchor": anchor}
     for name, value in frozen:
+        if name == "anchor":
+            continue
         if isinstance(value, tuple):
             value = list(value)
         elif isinstance(value, MappingProxyType):
@@ -490,6 +590,7 @@ def _heading_title(m: re.Match[str]) -> tuple[int, str]:
     return level, "=" * (len(left) - level) + inner + "=" * (len(right) - level)
 
 
+@lru_cache(maxsize=4096)
 def _heading_text(title: str) -> str:
     """The heading as readers see it: the text its section anchor is made of."""
     return " ".join(render(title).split())
@@ -498,21 +599,27 @@ def _heading_text(title: str) -> str:
 def _anchors(texts: list[str]) -> list[str]:
     """MediaWiki's section anchors: spaces as underscores, and ``_2``, ``_3``
     for repeats, compared case-insensitively (ASCII) as the wiki does."""
+    return list(_anchor_stream(texts))
+
+
+def _anchor_stream(texts: Iterable[str]) -> Iterator[str]:
+    """``_anchors`` one heading at a time, so a page read only in part
+    (``MAX_APPLICATIONS``) costs nothing for the headings after."""
     refers: set[str] = set()
-    out = []
+    tried: dict[str, int] = {}  # the suffixes below it are taken: 5,000 repeats stay linear
     for text in texts:
         anchor = text.replace(" ", "_")
         key = anchor.translate(_ASCII_LOWER)
         if key in refers:
-            i = 2
+            i = tried.get(key, 2)
             while f"{key}_{i}" in refers:
                 i += 1
+            tried[key] = i + 1
             anchor = f"{anchor}_{i}"
             refers.add(f"{key}_{i}")
         else:
             refers.add(key)
-        out.append(anchor)
-    return out
+        yield anchor
 
 
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
@@ -538,6 +645,7 @@ def _heading_user(title: str) -> str | None:
     return None
 
 
+@lru_cache(maxsize=4096)
 def _applicant_from_heading(title: str) -> tuple[str, bool] | None:
     """(applicant, named by a user link) or None for a heading that cannot
     be a username (lead headings, sentences, markup)."""
@@ -647,6 +755,9 @@ def _mark_at(s: str, _nested: int = 0) -> tuple[tuple[str | None, str | None], i
                 pos = m.end()
                 continue
             return _NO_MARK, 0
+        m = _PLAIN_VOTE.match(s, pos)
+        if m:
+            return (m.group(1).lower(), None), m.end()
         return _NO_MARK, 0
     return _NO_MARK, 0
 
@@ -789,10 +900,10 @@ def _field_line_kind(line: str) -> str | None:
     bold votes such as ``*'''Support'''``)."""
     if "'''" not in line:
         return None
-    m = _FIELD.match(line)
+    m = _field_match(line)
     if not m:
         return None
-    return _field_kind(m.group("label") + m.group("colon"))
+    return _field_kind(m.label + m.colon)
 
 
 _FIELD_KINDS = [
@@ -820,7 +931,7 @@ def _field_kind(label: str) -> str | None:
 def _store_field(app: Application, label: str, value: str) -> None:
     kind = _field_kind(label) or "other"
     name = label.rstrip(":").strip()
-    plain = plain_text(without_struck(value)[0], limit=None)
+    plain = plain_text(without_struck(value[:MAX_READ])[0], limit=None)
     app.fields[name] = plain
     if kind == "languages":
         app.languages = _split_list(plain)
@@ -837,10 +948,61 @@ def _split_list(text: str) -> list[str]:
 
 
 def _queue_name(text: str) -> str:
-    text = re.sub(r"\(.*?\)", "", text).lower().strip()
+    text = re.sub(r"\([^()]*\)", "", text).lower().strip()
     text = re.sub(r"@(?:wikimedia|wikipedia)\.org$", "", text)
     text = re.sub(r"\s+queues?$", "", text)
     return re.sub(r"\s+", " ", text).strip(" .")
+
+
+# Queues named in prose, for applications without a "Queues:" field line
+# (2020's were free prose). Only names that cannot mean anything else: a
+# queue's own name (info-en, permissions-commons, photosubmission), its
+# address (permissions-commons@wikimedia.org, also spelled "(at)"), and
+# "the German info queue" / "the permissions queue for Commons" phrases.
+# "info" or "quality" alone is ordinary English and never counts. Kept as
+# patterns here rather than read from the FAQ's queue list, so the parser
+# stays free of I/O and of where that file lives.
+_QUEUE_SITES = (r"commons|wikidata|wikinews|wikiquote|wikisource|wikivoyage|wiktionary|"
+                r"wikibooks|wikiversity|species|meta|[a-z]{2,3}(?:-[a-z]{2,4})?")
+_LANGUAGE_CODES = {
+    "english": "en", "german": "de", "dutch": "nl", "french": "fr", "spanish": "es",
+    "italian": "it", "portuguese": "pt", "polish": "pl", "russian": "ru", "japanese": "ja",
+    "chinese": "zh", "arabic": "ar", "persian": "fa", "hebrew": "he", "turkish": "tr",
+    "swedish": "sv", "czech": "cs", "hungarian": "hu", "korean": "ko", "indonesian": "id",
+    "ukrainian": "uk", "greek": "el", "finnish": "fi", "danish": "da", "norwegian": "no",
+    "catalan": "ca", "romanian": "ro", "vietnamese": "vi", "bengali": "bn", "bangla": "bn",
+    "hindi": "hi", "urdu": "ur", "serbian": "sr", "croatian": "hr", "estonian": "et",
+    "commons": "commons",
+}
+_LANGS = "|".join(sorted(_LANGUAGE_CODES, key=len, reverse=True))
+_PROSE_QUEUE = re.compile(
+    r"(?<![\w-])(?P<name>(?:info|permissions)-(?:" + _QUEUE_SITES + r")|photosubmission|"
+    r"sister[ -]projects(?=\s+queue))(?![\w-])"
+    r"|(?<![\w.-])(?P<box>info|permissions|photosubmission)\s*(?:@|\(at\)|\[at\])\s*wikimedia\.org"
+    r"|\b(?P<lang1>" + _LANGS + r")(?:\s+(?:language|wikipedia))?\s+(?P<kind1>info|permissions?)\s+queue"
+    r"|\b(?P<kind2>info|permissions?)\s+queue\s+(?:in|for)\s+(?:the\s+)?(?P<lang2>" + _LANGS + r")\b",
+    re.IGNORECASE)
+
+
+def _queues_in_prose(text: str) -> list[str]:
+    """Queues the applicant names in their statement, in order, each once."""
+    found: list[str] = []
+    for m in _PROSE_QUEUE.finditer(text):
+        if m.group("name"):
+            queue = " ".join(m.group("name").lower().replace("-projects", " projects").split())
+        elif m.group("box"):
+            box = m.group("box").lower()
+            queue = box if box == "photosubmission" else f"{box}-en"
+        else:
+            kind = (m.group("kind1") or m.group("kind2")).lower()
+            kind = "info" if kind == "info" else "permissions"
+            lang = _LANGUAGE_CODES[(m.group("lang1") or m.group("lang2")).lower()]
+            if lang == "commons" and kind == "info":
+                continue  # no such queue: say nothing rather than guess
+            queue = f"{kind}-{lang}"
+        if queue not in found:
+            found.append(queue)
+    return found
 
 
 @dataclass
@@ -874,8 +1036,8 @@ def _parse_section(applicant: str, via_link: bool, anchor: str, heading: str,
     for block in _blocks(body):
         c = _Contribution.read(block)
         signer, when = c.sig.signer, c.sig.when
-        fm = _FIELD.match(c.content) if block.is_field else None
-        field_kind = _field_kind(fm.group("label") + fm.group("colon")) if fm else None
+        fm = _field_match(c.content) if block.is_field else None
+        field_kind = _field_kind(fm.label + fm.colon) if fm else None
         if header:
             if (c.sig.signed and signer and signer != app.applicant and not via_link
                     and _names_heading(heading, c.sig)):
@@ -884,15 +1046,15 @@ def _parse_section(applicant: str, via_link: bool, anchor: str, heading: str,
                 app.applicant = signer
             if fm and field_kind and block.depth <= 1:
                 has_fields = has_fields or field_kind in _COUNTING_FIELDS
-                _store_field(app, fm.group("label") + fm.group("colon"), fm.group("value"))
+                _store_field(app, fm.label + fm.colon, fm.value)
                 if field_kind == "statement":
-                    statement.append(plain_text(without_struck(fm.group("value"))[0], limit=None))
+                    statement.append(plain_text(without_struck(fm.value[:MAX_READ])[0], limit=None))
                 if c.sig.signed:
                     app.opened, app.opened_by = when, signer
                     header = False
                 continue
             if _is_statement(app, c, bool(statement) or has_fields):
-                statement.append(plain_text(c.unstruck, limit=None))
+                statement.append(plain_text(c.unstruck[:MAX_READ], limit=None))
                 if c.sig.signed:
                     app.opened, app.opened_by = when, signer
                     header = False
@@ -900,17 +1062,22 @@ def _parse_section(applicant: str, via_link: bool, anchor: str, heading: str,
             header = False
         elif fm and field_kind in _COUNTING_FIELDS and not c.sig.signed:
             # a form line added after the statement ("Email sent: yes")
-            _store_field(app, fm.group("label") + fm.group("colon"), fm.group("value"))
+            _store_field(app, fm.label + fm.colon, fm.value)
             continue
         comment = _classify(app, c)
         if comment is not None:
             app.comments.append(comment)
+            if len(app.comments) >= MAX_COMMENTS:
+                break
     app.statement = " ".join(p for p in statement if p).strip()
+    if not app.queues:  # no field line names them: the statement may
+        app.queues = _queues_in_prose(app.statement)
     signers = {c.signer for c in app.comments} | {app.opened_by}
     if not (via_link or has_fields or app.applicant in signers):
         return None  # a heading that is not a username, or a talk-page thread
     if not app.opened_by:
         app.opened_by = app.applicant
+    app.comments = _mark_answered(app.applicant, app.comments)
     _apply_status(app)
     return app
 
@@ -946,7 +1113,7 @@ def _classify(app: Application, c: _Contribution) -> Comment | None:
         lead_kind, _ = _leading_mark(c.struck_lead)
         if lead_kind in _VOTE_KINDS:
             kind, struck_vote = lead_kind, True
-    readable = plain_text(c.unstruck[c.mark_end:], limit=None)
+    readable = plain_text(c.unstruck[c.mark_end:c.mark_end + MAX_READ], limit=None)
     excerpt = cut(readable, 200)
     if not c.sig.signed and not excerpt and kind is None:
         return None  # an empty bullet
@@ -963,7 +1130,7 @@ def _classify(app: Application, c: _Contribution) -> Comment | None:
             kind, status = ("status", "withdrawn") if prose == "withdrawn" else ("reply", None)
         elif prose:
             kind, status = "status", prose
-        elif _asks_applicant(app.applicant, c.unstruck, readable):
+        elif _asks_applicant(app.applicant, c.unstruck[:MAX_READ], readable):
             kind = "question"
         elif kind is None and depth >= 2:
             kind = "reply"

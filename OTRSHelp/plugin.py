@@ -321,7 +321,9 @@ class OTRSHelp(callbacks.Plugin):
             for channel in channels:
                 formats = {k: self.registryValue("formats." + k, channel, irc.network)
                            for k in DEFAULT_FORMATS}
-                for line, ids in lines_for(events, self.links, formats, burst=burst):
+                chan = irc.state.channels.get(channel)
+                nicks = list(chan.users) if chan is not None else []  # never pinged in excerpts
+                for line, ids in lines_for(events, self.links, formats, burst=burst, nicks=nicks):
                     msg = ircmsgs.privmsg(channel, line)
                     msg.tag(EVENT_IDS_TAG, ids)
                     for i in ids:

@@ -17,7 +17,7 @@ from functools import lru_cache
 from typing import NamedTuple
 from urllib.parse import unquote
 
-from .markup import LINK, render, template_call, template_spans
+from .markup import CALL_DEPTH, LINK, render, template_call, template_spans
 from .names import normalize_username
 
 __all__ = [
@@ -198,6 +198,7 @@ _SIGNS = re.compile(r"\{\{\s*(?:template\s*:\s*)?(?:subst\s*:\s*)?(?:unsigned|ni
 # A signature is at most 255 characters of markup (MediaWiki's limit) before
 # its timestamp; a user link further back is a mention in the text.
 _SIG_WINDOW = 300
+_UNSIGNED_WINDOW = 4000
 
 
 class Sig(NamedTuple):
@@ -232,7 +233,15 @@ def signature(text: str) -> Sig:
     before the timestamp; ``{{unsigned|User|date}}`` names the signer when
     it comes after the last timestamp. Struck signatures still sign.
     """
-    unsigned = _unsigned_template(text) if _may_be_unsigned(text) else None
+    unsigned = None
+    if _may_be_unsigned(text):
+        # an {{unsigned}} ends what it signs: look at the end only, so a text
+        # of a million braces is not matched up brace by brace
+        lo = max(0, len(text) - _UNSIGNED_WINDOW)
+        found = _unsigned_template(text[lo:])
+        if found is not None:
+            sig_, end = found
+            unsigned = (sig_._replace(start=sig_.start + lo), end + lo)
     stamp = _last_timestamp(text)
     if unsigned is not None and (stamp is None or unsigned[1] >= stamp.end()):
         return unsigned[0]
@@ -255,11 +264,11 @@ def _unsigned_template(text: str) -> tuple[Sig, int] | None:
     puts the date first), given as a name, a user link or ``{{u|X}}``; a
     date without "(UTC)" is accepted here because people fill it in by
     hand, and one the wiki fills in (``{{unsigned|X|{{date}}}}``) is no
-    date we can read. Nested parameters are split by mwparserfromhell
-    (see ``markup.template_call``).
+    date we can read. A parameter holding a template or a link is
+    split at its own pipes only (see ``markup.template_call``).
     """
     found = None
-    for start, end in template_spans(text):
+    for start, end in template_spans(text, CALL_DEPTH):
         call = template_call(text[start + 2:end - 2])
         if call.name in _UNSIGNED_TEMPLATES:
             found = (start, end, call)
@@ -304,30 +313,42 @@ def _signature_links(text: str, stamp_start: int) -> tuple[str | None, int, str]
     return (signer, cands[first][0], cands[first][3])
 
 
-_SIG_DEBRIS_TOKENS = ("--", "\u2014", "\u2013", "&mdash;", "&ndash;", "&nbsp;", "~", "(", "[")
-_SIG_DEBRIS_LAST = frozenset(tok[-1] for tok in _SIG_DEBRIS_TOKENS)
+_SIG_DEBRIS_CHARS = " \t\n\r\f\v\u00a0~([\u2014\u2013"
+_SIG_DEBRIS_ENTITIES = ("&mdash;", "&ndash;", "&nbsp;")
 _OPEN_TAG_TAIL = re.compile(r"<[a-zA-Z][^<>]*>")
+
+
+def _run_start(text: str, end: int, chars: str) -> int:
+    """Where the run of *chars* that ends at *end* starts. Looked at through
+    a window that doubles while it is all run, so the cost follows the
+    length of the run, not of the text."""
+    size = 64
+    while True:
+        lo = max(0, end - size)
+        kept = len(text[lo:end].rstrip(chars))
+        if kept or lo == 0:
+            return lo + kept
+        size *= 2
 
 
 def strip_sig_debris(text: str) -> str:
     """The text without what precedes a signature on the same line: dashes,
-    tildes, an opening bracket or ``<span ...>``. Done from the end, token by
-    token and without copying, because a right-anchored regex retries at
-    every space of a long comment."""
+    tildes, an opening bracket or ``<span ...>``. Done from the end, run by
+    run and without copying the text, because a right-anchored regex
+    retries at every space of a long comment."""
     end = len(text)
     while True:
         before = end
-        while end and text[end - 1].isspace():
-            end -= 1
-        last = text[end - 1] if end else ""
-        for tok in _SIG_DEBRIS_TOKENS if last in _SIG_DEBRIS_LAST else ():
-            if text.endswith(tok, 0, end):
-                end -= len(tok)
-                break
-        else:
-            if last == ">":
-                i = text.rfind("<", 0, end)
-                if i >= 0 and _OPEN_TAG_TAIL.fullmatch(text, i, end):
-                    end = i
+        if end and text[end - 1] in _SIG_DEBRIS_CHARS:
+            end = _run_start(text, end, _SIG_DEBRIS_CHARS)
+        if text.endswith("--", 0, end):
+            run = end - _run_start(text, end, "-")
+            end -= run - run % 2  # pairs of dashes; a lone "-" is the text's
+        elif text.endswith(_SIG_DEBRIS_ENTITIES, 0, end):
+            end = text.rfind("&", 0, end)
+        elif text.endswith(">", 0, end):
+            i = text.rfind("<", max(0, end - 500), end)
+            if i >= 0 and _OPEN_TAG_TAIL.fullmatch(text, i, end):
+                end = i
         if end == before:
             return text[:end]

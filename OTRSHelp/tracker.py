@@ -277,7 +277,7 @@ class Tracker:
         votes = current_votes(row.comments)
         row.support_count, row.oppose_count = len(votes["support"]), len(votes["oppose"])
         row.neutral_count = len(votes["neutral"])
-        row.open_questions = len(unanswered_questions(row.applicant, row.comments))
+        row.open_questions = len(unanswered_questions(row.applicant, row.comments, row.status))
 
     def _archive(self, row: ApplicationRow, revid: int, when: datetime | None,
                  editor: str | None, events: list[Event]) -> None:
@@ -344,10 +344,14 @@ def _event_kind(c: Comment, applicant: str) -> str | None:
 
 
 def _last_activity(row: ApplicationRow) -> tuple[datetime | None, str | None]:
+    """The latest contribution and its author. Signatures have minute
+    resolution, so equal times are told apart by the revision that added
+    them (then by page order): whoever saved last acted last."""
     best: tuple[datetime | None, str | None] = (row.opened, row.opened_by)
+    best_rev = row.first_revid or 0
     for c in row.comments:
-        if c.time and (best[0] is None or c.time > best[0]):
-            best = (c.time, c.signer)
+        if c.time and (best[0] is None or (c.time, c.revid or 0) >= (best[0], best_rev)):
+            best, best_rev = (c.time, c.signer), c.revid or 0
     return best
 
 

@@ -487,3 +487,69 @@ def test_a_long_catch_up_of_many_editors_points_at_the_history() -> None:
     assert "36 more applications: 36 new applications, 36 votes" in out[-1][0]
     assert "action=history" in out[-1][0]
     assert sorted(i for _l, ids in out for i in ids) == list(range(80))
+
+
+# ---------------------------------------------------------------------------
+# excerpts name nobody: the words people addressed do not highlight them
+# ---------------------------------------------------------------------------
+
+def pings(line: str, nick: str) -> bool:
+    """Whether an IRC client of *nick* would highlight *line*: the nick as a
+    whole word, in any case (what common clients match)."""
+    import re
+
+    return re.search(r"(?<![\w\-\[\]\\`^{}|])" + re.escape(nick) + r"(?![\w\-\[\]\\`^{}|])",
+                     line, re.IGNORECASE) is not None
+
+
+@pytest.mark.parametrize("kind, excerpt, nick", [
+    # the seed's own words: a ping rendered from {{re|...}}
+    ("question", "@Masumrezarock100: Please explain how you would review the following tickets.",
+     "Masumrezarock100"),
+    ("comment", "@ Masumrezarock100 Your responses are good and well thought out.", "Masumrezarock100"),
+    # "Masum Reza: FYI" -- the display name, whose words may be a nick
+    ("comment", "Masum Reza: FYI, we actually don't have much of a backlog.", "Masum"),
+    ("comment", "Masum Reza: FYI, we actually don't have much of a backlog.", "Reza"),
+    ("comment", "GMG, thanks for the answer.", "GMG"),
+    # [[User:X]] without link text renders as "User:X"
+    ("reply", "As User:Vermont said, I sent the email.", "Vermont"),
+    # several pings from one {{ping|A|B}}
+    ("question", "@Asker, @GreenMeansGo which queue do you mean?", "GreenMeansGo"),
+])
+def test_addressed_names_in_an_excerpt_do_not_ping(kind: str, excerpt: str, nick: str) -> None:
+    line = format_event(ev(kind, "Masumrezarock100", "AntiCompositeNumber", excerpt=excerpt), META)
+    assert_clean(line)
+    assert not pings(line, nick), line
+    assert excerpt.split()[-1] in line  # the words themselves are kept
+
+
+def test_names_of_people_in_the_channel_do_not_ping() -> None:
+    e = ev("comment", "MB-one", "Vermont",
+           excerpt="I agree with operator873 and Lakeside here; the bot said so too.")
+    nicks = ["Operator873", "Lakeside", "OTRSHelp", "x"]
+    line = format_event(e, META, nicks=nicks)
+    assert_clean(line)
+    assert not any(pings(line, n) for n in ("Operator873", "Lakeside", "OTRSHelp"))
+    assert pings(format_event(e, META), "Operator873")  # without the channel's nicks it would
+
+
+def test_the_applicant_and_actor_named_in_an_excerpt_do_not_ping() -> None:
+    e = ev("vote", "Masumrezarock100", "GreenMeansGo", vote="support",
+           excerpt="I've worked with Masumrezarock100 on multiple projects; masumrezarock100 is careful.")
+    line = format_event(e, META)
+    assert not pings(line, "Masumrezarock100")
+
+
+def test_lines_for_passes_the_channels_nicks_to_every_line() -> None:
+    events = [ev("comment", "MB-one", "Vermont", id=1, excerpt="Thanks, Lakeside."),
+              ev("comment", "MB-one", "Vermont", id=2, excerpt="lakeside agrees")]
+    lines = lines_for(events, META, nicks=["Lakeside"])
+    assert len(lines) == 2 and not any(pings(line, "Lakeside") for line, _ in lines)
+
+
+def test_de_pinging_keeps_an_excerpt_within_one_message() -> None:
+    nicks = [f"nick{i}" for i in range(300)]
+    excerpt = " ".join(f"nick{i}" for i in range(300))
+    line = format_event(ev("comment", excerpt=excerpt), META, nicks=nicks)
+    assert_clean(line)
+    assert not any(pings(line, n) for n in nicks[:40])

@@ -1062,3 +1062,51 @@ def test_parsing_from_several_threads_gives_the_same_results(fresh_cache):
     with ThreadPoolExecutor(max_workers=6) as pool:
         results = list(pool.map(parse_page, texts * 4))
     assert results == expected * 4
+
+
+# ---------------------------------------------------------------------------
+# The linear scans read what the regular expressions they replace read
+# ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("wikitext, shown", [
+    ("see [http://example.org the site] now", "see the site now"),
+    ("[https://a.org/x?y=1 A [[b|B]] link]", "A B link"),
+    ("bare [//example.org] link", "bare  link"),
+    ("[http://open [http://also-open", "[http://open [http://also-open"),
+    ("[[User:A|A]] and [[:File:B.jpg]]", "A and File:B.jpg"),
+])
+def test_external_links_render_as_their_title(wikitext, shown):
+    assert markup.render(wikitext) == shown
+
+
+@pytest.mark.parametrize("inner", [
+    "ping|{{u|A}}|[[User:B|B]]",
+    "unsigned|[[User:X|X]]|date={{date|a=b}}",
+    "reply to|1={{u|A}}|p=.",
+    "small|{{ping|A}} x=y",
+    "color|green|[[File:Symbol support vote.svg|15px|link=]] '''Support'''",
+    "a|[[b|{{c|d=e}}]]|f={{g|h}}|{{i}}=j",
+])
+def test_nested_template_calls_split_as_mwparserfromhell_does(inner, monkeypatch):
+    flat = markup.template_call.__wrapped__(inner)
+    monkeypatch.setattr(markup, "_ALWAYS_TREE", True)
+    assert flat == markup.template_call.__wrapped__(inner)
+
+
+@pytest.mark.parametrize("line, field", [
+    ("*'''Languages you can reply in:''' English, Bengali", ("Languages you can reply in:", "", "English, Bengali")),
+    ("*'''Queue(s)''': info-en", ("Queue(s)", ":", "info-en")),
+    ("*'''Why don't you help?'''  Because.", ("Why don't you help?", "", "Because.")),
+    ("*'''Support'''", ("Support", "", "")),
+    ("*'''unclosed label", None),
+    ("plain text", None),
+])
+def test_field_lines(line, field):
+    m = parser._field_match(line)
+    assert (tuple(m) if m else None) == field
+
+
+def test_many_identical_headings_are_numbered_in_order():
+    page = "== Same ==\nx\n" * 300
+    assert parser._anchors(["Same"] * 300)[-3:] == ["Same_298", "Same_299", "Same_300"]
+    assert parse_page(page) == []
