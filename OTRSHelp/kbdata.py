@@ -99,7 +99,7 @@ def compose(text: str, source: str | None) -> str:
 
 
 def _data_file(name: str) -> Any:
-    return resources.files("OTRSHelp").joinpath("data", name) if __package__ else \
+    return resources.files(__package__).joinpath("data", name) if __package__ else \
         Path(__file__).parent / "data" / name
 
 
