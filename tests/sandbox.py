@@ -4,13 +4,16 @@ and a local IRC server, both on 127.0.0.1, stopped when you press Ctrl-C.
 
     python tests/sandbox.py
 
-It prints the command that starts the bot against them; then each Enter
-here makes the next edit on the page (a new application, votes, a question,
-the answer, the decision) as a different wiki user, so you can watch the
-bot announce them in the channel.
+It needs only what ``bash .ci/install`` installs (InspIRCd, MediaWiki with
+PHP and SQLite, the Python packages); the tests need not have run. It prints
+the command that starts the bot against them; then each Enter here makes the
+next edit on the page (a new application, votes, a question, the answer, the
+decision) as a different wiki user, so you can watch the bot announce them in
+the channel.
 """
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 import time
@@ -24,7 +27,10 @@ TITLE = "Volunteer Response Team/Volunteering"
 CHANNEL = "#vrt-sandbox"
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    argparse.ArgumentParser(
+        prog="python tests/sandbox.py", description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter).parse_args(argv)
     from datetime import datetime, timezone
 
     now = lambda: datetime.now(timezone.utc).replace(second=0, microsecond=0)  # noqa: E731
