@@ -152,8 +152,9 @@ def deping(text: str, names: Iterable[str] = (), more: Iterable[str] = ()) -> st
         positions.append(m.end())
     for m in _USER_NS_NAME.finditer(text):
         positions.append(m.end())
-    m = _ADDRESSEE.match(text)
-    if m:
+    addressee = _ADDRESSEE.match(text)
+    if addressee:
+        m = addressee
         start = m.start(1)
         for w in re.finditer(r"\S{2,}", m.group(1)):
             positions.append(start + w.start())

@@ -386,7 +386,9 @@ def _headings(text: str) -> list[re.Match[str]]:
     Found in one scan of the regex engine: a page of half a million "=="
     lines would otherwise be half a million steps of Python."""
     found = [m] if (m := _HEADING.match(text)) else []
-    found.extend(_HEADING.match(text, nl.end()) for nl in _HEADING_AFTER_NL.finditer(text))
+    for nl in _HEADING_AFTER_NL.finditer(text):
+        if (m := _HEADING.match(text, nl.end())) is not None:
+            found.append(m)
     return found
 
 

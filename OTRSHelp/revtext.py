@@ -333,7 +333,10 @@ class TextSource:
             self.stats.whole_because("a heading changed")
             return None
         if not lines:  # same text (e.g. a null change of the content model)
-            return old if sha1_of(old) == meta.sha1 else self._mismatch()
+            if sha1_of(old) == meta.sha1:
+                return old
+            self._mismatch()
+            return None
         old_sections = sections(old)
         starts = _line_starts(old)
         chosen: list[Section] = []
@@ -350,18 +353,19 @@ class TextSource:
         for sec in chosen:
             got = self.client.section_text(meta.revid, sec.index)
             if got is None:
-                return self._mismatch()
+                self._mismatch()
+                return None
             new_texts[sec.index] = got
         text = replace_sections(old, old_sections, new_texts)
         if len(text.encode("utf-8")) != meta.size or sha1_of(text) != meta.sha1:
-            return self._mismatch()
+            self._mismatch()
+            return None
         return text
 
     def _mismatch(self) -> None:
         self.stats.mismatched += 1
         self.stats.whole_because("rebuilt text did not match the sha1")
         log.info("rebuilt text did not match the revision's sha1: fetching it whole")
-        return None
 
 
 def _line_starts(text: str) -> list[int]:
