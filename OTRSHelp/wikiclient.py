@@ -616,33 +616,27 @@ def _revision(rev: dict) -> Revision:
     if text is None:
         text = ""
         hidden = True
-    timestamp = parse_timestamp(rev.get("timestamp")) or datetime.fromtimestamp(0, timezone.utc)
-    return Revision(
-        revid=int(rev["revid"]),
-        parentid=int(rev.get("parentid") or 0),
-        timestamp=timestamp,
-        user="" if rev.get("userhidden") else str(rev.get("user") or ""),
-        comment="" if rev.get("commenthidden") else str(rev.get("comment") or ""),
-        text=str(text),
-        hidden=hidden,
-    )
+    return Revision(**_revision_fields(rev), text=str(text), hidden=hidden)
 
 
 def _revision_meta(rev: dict) -> RevisionMeta:
     """API revision without content -> RevisionMeta."""
     hidden = bool(rev.get("sha1hidden") or rev.get("texthidden") or rev.get("suppressed"))
-    timestamp = parse_timestamp(rev.get("timestamp")) or datetime.fromtimestamp(0, timezone.utc)
     sha1 = rev.get("sha1")
-    return RevisionMeta(
-        revid=int(rev["revid"]),
-        parentid=int(rev.get("parentid") or 0),
-        timestamp=timestamp,
-        user="" if rev.get("userhidden") else str(rev.get("user") or ""),
-        comment="" if rev.get("commenthidden") else str(rev.get("comment") or ""),
-        size=int(rev.get("size") or 0),
-        sha1=str(sha1) if sha1 and not hidden else None,
-        hidden=hidden,
-    )
+    return RevisionMeta(**_revision_fields(rev), size=int(rev.get("size") or 0),
+                        sha1=str(sha1) if sha1 and not hidden else None, hidden=hidden)
+
+
+def _revision_fields(rev: dict) -> dict[str, Any]:
+    """What every revision has: ids, time, and the editor and summary
+    unless they were hidden (revision deletion)."""
+    return {
+        "revid": int(rev["revid"]),
+        "parentid": int(rev.get("parentid") or 0),
+        "timestamp": parse_timestamp(rev.get("timestamp")) or datetime.fromtimestamp(0, timezone.utc),
+        "user": "" if rev.get("userhidden") else str(rev.get("user") or ""),
+        "comment": "" if rev.get("commenthidden") else str(rev.get("comment") or ""),
+    }
 
 
 def _short(exc: BaseException, limit: int = 160) -> str:

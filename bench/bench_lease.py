@@ -27,16 +27,8 @@ sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 
 from OTRSHelp.lease import Lease  # noqa: E402
+from test_lease import HOLDER  # noqa: E402  (the same holder process as the test)
 
-HOLDER = """
-import sys, time
-from OTRSHelp.lease import Lease
-lease = Lease(sys.argv[1])
-while not lease.try_acquire():
-    time.sleep(0.05)
-print("held", flush=True)
-time.sleep(600)
-"""
 
 
 def takeover(url: str) -> float:
