@@ -569,6 +569,10 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as e:
         print(f"run_bot.py: OTRSHELP_HOME: cannot prepare {e.filename}: {e.strerror}", file=sys.stderr)
         return 2
+    if not settings.sasl_user:
+        print("run_bot.py: no OTRSHELP_SASL_USER: connecting without a services account. On Libera "
+              "that leaves the nick unprotected, and Libera requires SASL from some networks "
+              "(Tor, some hosting providers).", file=sys.stderr)
     return run_bot(settings, conf_file)
 
 

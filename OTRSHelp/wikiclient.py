@@ -27,6 +27,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
+from urllib.parse import urlsplit
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
@@ -245,7 +246,10 @@ class WikiClient:
             raise ValueError("api_url is required (e.g. https://meta.wikimedia.org/w/api.php)")
         self.api_url = api_url
         self.user_agent = user_agent or default_user_agent(contact)
-        if not contact and not user_agent:
+        host = (urlsplit(api_url).hostname or "").lower()
+        wikimedia = host.endswith((".wikimedia.org", ".wikipedia.org", ".wikidata.org", ".wiktionary.org",
+                                   ".wikibooks.org", ".wikisource.org", ".mediawiki.org"))
+        if not contact and not user_agent and wikimedia:
             log.warning(
                 "no contact for the User-Agent (set OTRSHELP_CONTACT): Wikimedia "
                 "may block clients it cannot reach"

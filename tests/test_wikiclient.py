@@ -615,3 +615,16 @@ def _swallow(fn, *args):
         fn(*args)
     except Exception:
         pass
+
+
+def test_the_contact_warning_is_for_wikimedia_wikis_only(caplog) -> None:
+    import logging
+
+    from OTRSHelp.wikiclient import WikiClient
+
+    with caplog.at_level(logging.WARNING):
+        WikiClient("http://127.0.0.1:9/api.php").close()
+    assert "Wikimedia" not in caplog.text
+    with caplog.at_level(logging.WARNING):
+        WikiClient("https://meta.wikimedia.org/w/api.php").close()
+    assert "OTRSHELP_CONTACT" in caplog.text
