@@ -41,6 +41,8 @@ from .watcher import Watcher
 from .wikiclient import WikiClient, WikiError
 
 EVENT_IDS_TAG = "otrshelp_event_ids"
+PRIVATE_TAG = "otrshelp_private"
+WATCH_SECONDS = 600  # how long a nick that asked for something private is watched
 PENDING_LINES = 15
 MARK_KINDS = {"email": "email", "approved": "decision", "declined": "decision",
               "onhold": "decision", "on-hold": "decision", "withdrawn": "decision"}
@@ -61,6 +63,8 @@ def _vrt_admin(irc, msg, args, state) -> None:
         irc.error(why, **target)
         raise callbacks.SilentError()
     irc.private = target.get("private") or None  # a usage error goes the same way
+    if target.get("private"):
+        plugin._watch_requester(irc, msg)
 
 
 commands.addConverter("vrtAdmin", _vrt_admin)
@@ -103,6 +107,9 @@ class OTRSHelp(callbacks.Plugin):
         self._lines_left: dict[int, int] = {}
         self._confirmed: set[int] = set()  # received, not yet written to the store
         self._down: dict[str, str] = {}
+        # nicks that asked for something private, and when a nick left
+        self._monitored: dict[str, float] = {}
+        self._gone: dict[str, float] = {}
         self.store = Store(self._db_url())
         # one active bot per database (a standby, or Toolforge's new pod
         # starting before the old one stops): None until the first poll
@@ -336,9 +343,13 @@ class OTRSHelp(callbacks.Plugin):
 
     # -- receipts: announced means the server has taken the line ---------------
     def outFilter(self, irc, msg):
-        """An announcement line is leaving. Its receipt is the server's echo
-        (IRCv3 echo-message, matched by label) or, where the server does not
-        echo, the PONG to a PING sent right after the last queued line."""
+        """A line is leaving. A private reply to a nick that left after
+        asking is dropped. For an announcement line, its receipt is the
+        server's echo (IRCv3 echo-message, matched by label) or, where the
+        server does not echo, the PONG to a PING sent right after the last
+        queued line."""
+        if not self._reaches_the_asker(irc, msg):
+            return None
         ids = msg.tagged(EVENT_IDS_TAG)
         if not ids or msg.command != "PRIVMSG":
             return msg
@@ -634,6 +645,60 @@ class OTRSHelp(callbacks.Plugin):
             return True
         irc.error(why, private=True)
         return False
+
+    # -- private replies reach the person who asked, or nobody -----------------
+    def _watch_requester(self, irc, msg) -> None:
+        """Private replies wait in the paced send queue; if the admin quits
+        or changes nick meanwhile, someone else may hold the nick when they
+        go out. So the request is marked, the nick watched (MONITOR, where
+        the server has it; QUIT and NICK where we share a channel), and
+        outFilter drops what would reach a nick that left after asking."""
+        msg.tag(PRIVATE_TAG, True)
+        supported = irc.state.supported
+        if "MONITOR" in supported or "monitor" in supported:
+            key = ircutils.toLower(msg.nick)
+            self._unwatch_old(irc)
+            if key not in self._monitored:
+                irc.sendMsg(ircmsgs.monitor("+", [msg.nick]))
+            self._monitored[key] = time.time()
+
+    def _left(self, nick: str) -> None:
+        now = time.time()
+        self._gone[ircutils.toLower(nick)] = now
+        if len(self._gone) > 500:  # bounded: only the last few minutes matter
+            self._gone = {k: t for k, t in self._gone.items() if now - t < WATCH_SECONDS}
+
+    def _unwatch_old(self, irc) -> None:
+        now = time.time()
+        old = [k for k, t in self._monitored.items() if now - t > WATCH_SECONDS]
+        for k in old:
+            del self._monitored[k]
+        if old:
+            irc.sendMsg(ircmsgs.monitor("-", old))
+
+    def doQuit(self, irc, msg):
+        self._left(msg.nick)
+
+    def doNick(self, irc, msg):
+        self._left(msg.nick)
+
+    def do731(self, irc, msg):  # RPL_MONOFFLINE: a watched nick went away
+        for target in msg.args[-1].split(","):
+            if target:
+                self._left(target.split("!", 1)[0])
+
+    def _reaches_the_asker(self, irc, msg) -> bool:
+        if msg.command not in ("PRIVMSG", "NOTICE") or not msg.args or irc.isChannel(msg.args[0]):
+            return True
+        request = msg.tagged("inReplyTo")
+        if request is None or not request.tagged(PRIVATE_TAG):
+            return True
+        gone = self._gone.get(ircutils.toLower(msg.args[0]))
+        asked = request.tagged("receivedAt") or 0
+        if gone is not None and gone >= asked:
+            log.warning("OTRSHelp: not sending a private reply to %s: they left after asking", msg.args[0])
+            return False
+        return True
 
     def _private_target(self, irc, msg) -> dict:
         """Private fields go to the admin channel when asked there, else by

@@ -1023,7 +1023,8 @@ _CONNECT_STRICT = """<connect name="main" allow="*" timeout="60" pingfreq="120"
 
 # IRCv3 as on Libera: echo-message gives a receipt for each line the server
 # took; msgid and labeled-response come with it.
-_STRICT_MODULES = """<module name="ircv3_echomessage">
+_STRICT_MODULES = """<module name="monitor">
+<module name="ircv3_echomessage">
 <module name="ircv3_msgid">
 <module name="ircv3_batch">
 <module name="ircv3_labeledresponse">

@@ -89,9 +89,10 @@ def test_a_borrowed_nick_reads_and_writes_nothing(trust, shared_channel: bool) -
     try:
         if shared_channel:
             admin.join(scene.channel)
-        first = ask(admin, bot, ["pending"], 2, scene.bot.log)
+        first = ask(admin, bot, ["pending"], 3, scene.bot.log)
         assert first[0] == "2 open application(s), longest waiting first:", first
-        ask(admin, bot, ["note Bob real note from the admin"], 1, scene.bot.log)
+        (noted,) = ask(admin, bot, ["note Bob real note from the admin"], 1, scene.bot.log)
+        assert noted.startswith("Noted for"), noted
         if shared_channel:
             admin.send_raw(f"PART {scene.channel}")
             time.sleep(0.5)
@@ -291,3 +292,26 @@ def test_a_setting_changed_from_irc_survives_a_restart(trust) -> None:
         assert r.strip() == "3.0", r
     finally:
         owner.close()
+
+
+def test_replies_still_queued_when_the_admin_quits_reach_nobody(trust) -> None:
+    """The bot sends a line every 1.1 s, so a long private answer is still
+    going out when the admin quits; whoever takes the nick at once must not
+    get the rest."""
+    scene, bot = trust, trust.nick
+    admin_account = scene.accounts["admin"][0]
+    admin = connect(scene, admin_account, role="admin", username="vrt")
+    ask(admin, bot, ["note Bob the private remark"], 1, scene.bot.log)
+    mark = len(admin.messages)
+    for line in ["status Bob", "pending", "status Alice Example", "stale"]:
+        admin.say(bot, line)
+    wait_until(lambda: said_to(admin, bot, mark), 20, "the first reply", scene.bot.log)
+    admin.close()
+    impostor = connect(scene, admin_account, username="vrt")
+    try:
+        time.sleep(12)  # longer than the rest of the queue takes to go out
+        got = said_to(impostor, bot, 0)
+        assert got == [], got
+        assert "not sending a private reply" in scene.bot.log()
+    finally:
+        impostor.close()
