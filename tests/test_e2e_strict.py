@@ -121,3 +121,30 @@ def test_the_server_dies_in_the_middle_of_a_burst(mediawiki, tmp_path):
             if person2 is not None:
                 person2.close()
             scene.close()
+
+
+def test_ctrl_c_stops_the_bot_promptly_while_the_wiki_is_down(ircd, tmp_path):
+    """With the wiki unreachable the poller is in its retry back-off; Ctrl-C
+    (SIGINT) still ends the bot at once (the waits are on the stop event)."""
+    import signal as _signal
+
+    from botprocess import BotProcess
+    from realservers import free_port
+
+    bot = BotProcess({
+        "OTRSHELP_NICK": "OTRSHelpStop", "OTRSHELP_IRC_SERVER": f"127.0.0.1:{ircd.port}",
+        "OTRSHELP_IRC_TLS": "false", "OTRSHELP_CHANNELS": "#stop-test",
+        "OTRSHELP_WIKI_API": f"http://127.0.0.1:{free_port()}/api.php",  # nobody listens
+        "OTRSHELP_POLL_SECONDS": "1", "OTRSHELP_CONTACT": "otrshelp-tests@example.org",
+    }, tmp_path / "var")
+    bot.start()
+    try:
+        wait_until(lambda: "Join to #stop-test" in bot.log(), 60, "the bot to join", bot.log)
+        time.sleep(3)  # well into the retry back-off
+        start = time.monotonic()
+        bot.kill(_signal.SIGINT)
+        took = time.monotonic() - start
+        print(f"stopped {took:.2f} s after SIGINT")
+        assert took < 5, f"took {took:.1f} s to stop\n{bot.log()[-2000:]}"
+    finally:
+        bot.kill()
