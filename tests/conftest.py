@@ -227,3 +227,21 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             reporter.ensure_newline()
             reporter.write_line(message, red=True)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.fixture(autouse=True)
+def _domain_modules_as_imported():
+    """Loading the plugin (each Limnoria test case does) imports the domain
+    modules afresh, as ``reload OTRSHelp`` must; give every other test back
+    the modules it imported, so its classes and exceptions stay the ones the
+    code under test uses."""
+    saved = {k: v for k, v in sys.modules.items() if k == "OTRSHelp" or k.startswith("OTRSHelp.")}
+    yield
+    for k in [k for k in sys.modules if k.startswith("OTRSHelp.") and k not in saved]:
+        del sys.modules[k]
+    sys.modules.update(saved)
+    package = saved.get("OTRSHelp")
+    if package is not None:
+        for k, module in saved.items():
+            if "." in k:
+                setattr(package, k.rsplit(".", 1)[1], module)
