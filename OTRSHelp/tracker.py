@@ -22,8 +22,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from .names import normalize_username, username_key
-from .parser import Application, Comment, current_votes, parse_page, unanswered_questions
-from .store import ApplicationRow, CommentRow, Event, EventRow, Store
+from .model import (Application, ArchivedDetail, Comment, Event, OpenedDetail, RemarkDetail,
+                    StatusDetail, VoteDetail, current_votes, event_kind, unanswered_questions)
+from .parser import parse_page
+from .store import ApplicationRow, CommentRow, EventRow, Store
 
 __all__ = ["RevisionLike", "Tracker", "Result"]
 
@@ -224,9 +226,9 @@ class Tracker:
                              languages=list(app.languages), statement=app.statement)
         s.add(row)
         row.comments = []
-        events.append(Event("opened", app.applicant, opened_by, opened, rev.revid, app.anchor, {
-            "queues": list(app.queues), "languages": list(app.languages),
-            "excerpt": app.statement[:300]}))
+        events.append(Event("opened", app.applicant, opened_by, opened, rev.revid, app.anchor,
+                            OpenedDetail(queues=tuple(app.queues), languages=tuple(app.languages),
+                                         excerpt=app.statement[:300])))
         return row
 
     def _update(self, row: ApplicationRow, app: Application, rev: RevisionLike,
@@ -255,12 +257,10 @@ class Tracker:
             new = _comment_row(comment, rev, editor)
             row.comments.append(new)
             seen.add(id(new))
-            kind = _event_kind(comment, app.applicant)
+            kind = event_kind(comment, app.applicant)
             if kind:
-                events.append(Event(kind, app.applicant, new.signer, new.time, rev.revid, app.anchor, {
-                    "vote": comment.kind if kind == "vote" else None,
-                    "excerpt": comment.excerpt, "depth": comment.depth,
-                    "unsigned": not comment.signer}))
+                events.append(Event(kind, app.applicant, new.signer, new.time, rev.revid, app.anchor,
+                                    _remark(kind, comment)))
         for c in list(row.comments):
             if id(c) not in seen:
                 row.comments.remove(c)  # removed or refactored away: nothing to announce
@@ -268,8 +268,8 @@ class Tracker:
         new_status = app.status
         if new_status != old_status:
             events.append(Event("status", app.applicant, app.closed_by or editor,
-                                app.closed or rev.timestamp, rev.revid, app.anchor, {
-                                    "status": new_status, "previous": old_status}))
+                                app.closed or rev.timestamp, rev.revid, app.anchor,
+                                StatusDetail(status=new_status, previous=old_status)))
         row.status = new_status
         row.closed, row.closed_by = (app.closed, app.closed_by) if new_status != "open" else (None, None)
         last, last_by = _last_activity(row)
@@ -285,13 +285,13 @@ class Tracker:
         row.missing_since_revid = None
         row.archived_at = when
         events.append(Event("archived", row.applicant, editor, when, revid, row.anchor,
-                            {"status": row.status}))
+                            ArchivedDetail(status=row.status)))
 
     @staticmethod
     def _write_events(s: Session, events: list[Event]) -> list[Event]:
         rows = [EventRow(kind=e.kind, applicant=e.applicant, actor=e.actor, time=e.time,
                          revid=e.revid, anchor=e.anchor,
-                         detail={k: v for k, v in e.detail.items() if v is not None})
+                         detail=e.detail.to_json())
                 for e in events]
         s.add_all(rows)
         s.flush()
@@ -329,18 +329,11 @@ def _refresh_comment(row: CommentRow, c: Comment) -> None:
     row.excerpt, row.struck_vote, row.digest = c.excerpt, c.struck_vote, c.digest
 
 
-def _event_kind(c: Comment, applicant: str) -> str | None:
-    if c.struck_vote:
-        return None  # a vote added already struck counts for nothing
-    if c.kind in ("support", "oppose", "neutral"):
-        return "vote"
-    if c.kind == "status":
-        return None  # the application's status change is the event
-    if c.kind == "question":
-        return "question"
-    if c.kind == "reply" and c.signer == applicant:
-        return "reply"
-    return "comment"
+def _remark(kind: str, c: Comment) -> RemarkDetail:
+    """What an announcement of comment *c* needs; a vote also says its side."""
+    if kind == "vote":
+        return VoteDetail(excerpt=c.excerpt, depth=c.depth, unsigned=not c.signer, vote=c.kind)
+    return RemarkDetail(excerpt=c.excerpt, depth=c.depth, unsigned=not c.signer)
 
 
 def _last_activity(row: ApplicationRow) -> tuple[datetime | None, str | None]:
