@@ -124,17 +124,14 @@ class Tracker:
         pairs: list[tuple[Application, ApplicationRow | None]] = []
         # 1. same applicant (prefer the same opening time for duplicates)
         for app in apps:
-            row = _take(unmatched_rows, lambda r: r.applicant_key == username_key(app.applicant)
-                        and r.opened == app.opened)
-            if row is None:
-                row = _take(unmatched_rows, lambda r: r.applicant_key == username_key(app.applicant))
+            key = username_key(app.applicant)
+            row = (_take(unmatched_rows, applicant_key=key, opened=app.opened)
+                   or _take(unmatched_rows, applicant_key=key))
             pairs.append((app, row))
         # 2. a renamed section: same opening signature under another heading
         for i, (app, row) in enumerate(pairs):
             if row is None and app.opened is not None:
-                row = _take(unmatched_rows, lambda r: r.opened == app.opened
-                            and r.opened_by == app.opened_by)
-                pairs[i] = (app, row)
+                pairs[i] = (app, _take(unmatched_rows, opened=app.opened, opened_by=app.opened_by))
         # 3. removals: archive, unless the revision is a mass removal
         held: list[str] = []
         fresh = [r for r in unmatched_rows if r.missing_since_revid is None]
@@ -307,9 +304,10 @@ def _digest(app: Application) -> str:
     return hashlib.sha1(repr(parts).encode("utf-8")).hexdigest()
 
 
-def _take(rows: list[ApplicationRow], pred) -> ApplicationRow | None:
+def _take(rows: list[ApplicationRow], **same: object) -> ApplicationRow | None:
+    """Remove and return the first row whose attributes equal *same*."""
     for i, r in enumerate(rows):
-        if pred(r):
+        if all(getattr(r, k) == v for k, v in same.items()):
             return rows.pop(i)
     return None
 
