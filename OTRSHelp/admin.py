@@ -12,9 +12,9 @@ from datetime import datetime
 from typing import Iterable, Sequence
 
 from .announce import Links
+from .model import WAITING_STATUSES, current_votes, unanswered_questions
 from .names import irc_safe, no_ping, username_key
 from .profile import Profile
-from .parser import current_votes, unanswered_questions
 from .store import ApplicationRow, RecordRow
 
 __all__ = ["near_names", "public_line", "status_lines", "pending_lines", "stale_lines",
@@ -32,7 +32,7 @@ def near_names(name: str, names: Iterable[str], n: int = 3) -> list[str]:
 def days_waiting(row: ApplicationRow, now: datetime) -> int | None:
     if row.opened is None:
         return None
-    end = row.closed if row.status not in ("open", "on hold") and row.closed else now
+    end = row.closed if row.status not in WAITING_STATUSES and row.closed else now
     return max((end - row.opened).days, 0)
 
 
@@ -64,7 +64,7 @@ def _state(row: ApplicationRow, now: datetime) -> str:
     days = days_waiting(row, now)
     if not row.present:
         return f"{row.status}, archived {_date(row.archived_at)}"
-    if row.status in ("open", "on hold"):
+    if row.status in WAITING_STATUSES:
         return f"{row.status} since {_date(row.opened)} ({days} days waiting)"
     return f"{row.status} {_date(row.closed)} by {no_ping(row.closed_by or '?')} after {days} days"
 

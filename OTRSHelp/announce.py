@@ -14,8 +14,9 @@ from string import Template
 from typing import Collection, Iterable, Mapping
 from urllib.parse import quote
 
+from .model import (STATUSES, VOTE_KINDS, ArchivedDetail, Detail, Event, OpenedDetail, RemarkDetail,
+                    StatusDetail, VoteDetail)
 from .names import deping, irc_safe, no_ping
-from .store import Event
 
 __all__ = ["DEFAULT_FORMATS", "Links", "format_event", "summarize", "lines_for", "rest_line"]
 
@@ -28,9 +29,11 @@ DEFAULT_FORMATS: dict[str, str] = {
     "status": "$applicant's application is now $status (by $actor) $link",
     "archived": "$applicant's application ($status) was archived by $actor $link",
 }
-_VOTE_VERBS = {"support": "supports", "oppose": "opposes", "neutral": "is neutral on"}
-_STATUS_WORDS = {"open": "open again", "approved": "approved", "declined": "declined",
-                 "withdrawn": "withdrawn", "on hold": "on hold"}
+# How each of the model's votes and statuses reads (a status is announced
+# when it changes, so "open" is a reopening).
+_VOTE_VERBS = dict(zip(VOTE_KINDS, ("supports", "opposes", "is neutral on"), strict=True))
+_STATUS_WORDS = dict(zip(STATUSES, ("open again", "approved", "declined", "withdrawn", "on hold"),
+                         strict=True))
 # An IRC line is 512 bytes with the command, target and the bot's own prefix.
 MAX_BYTES = 400
 
@@ -91,20 +94,15 @@ def format_event(event: Event, links: Links, formats: Mapping[str, str] | None =
     the actor's, and so is every one of *nicks* (the people in the
     channel), so that no announcement highlights anyone."""
     fmt = (formats or {}).get(event.kind) or DEFAULT_FORMATS.get(event.kind, "$kind: $applicant $link")
-    d = event.detail
     values = {
         "kind": event.kind,
         "applicant": no_ping(event.applicant),
         "actor": no_ping(event.actor or "someone"),
-        "vote": _VOTE_VERBS.get(d.get("vote", ""), "voted on"),
-        "status": _STATUS_WORDS.get(d.get("status", ""), irc_safe(str(d.get("status", "")))),
-        "previous": _STATUS_WORDS.get(d.get("previous", ""), ""),
-        "queues": irc_safe(", ".join(d.get("queues") or []) or "no queue given", 120),
-        "languages": irc_safe(", ".join(d.get("languages") or []) or "languages not given", 80),
+        **_detail_values(event.detail),
         "link": _link(event, links, max_bytes),
         "excerpt": "",
     }
-    excerpt = deping(irc_safe(d.get("excerpt", "")), nicks,
+    excerpt = deping(irc_safe(_excerpt(event.detail)), nicks,
                      [event.applicant, *([event.actor] if event.actor else [])])
     template = Template(fmt)
     # measure with a one-character stand-in, so the whitespace around
@@ -122,6 +120,26 @@ def format_event(event: Event, links: Links, formats: Mapping[str, str] | None =
         head = line.replace(link, "").rstrip()
         line = _cut_bytes(head, max_bytes - len(link.encode("utf-8")) - 1) + " " + link
     return line
+
+
+def _detail_values(d: Detail) -> dict[str, str]:
+    """The placeholders an event's detail fills; a format that names one its
+    kind lacks gets a neutral word, never a raw "$vote"."""
+    status = d.status if isinstance(d, (StatusDetail, ArchivedDetail)) else None
+    previous = d.previous if isinstance(d, StatusDetail) else None
+    queues = d.queues if isinstance(d, OpenedDetail) else ()
+    languages = d.languages if isinstance(d, OpenedDetail) else ()
+    return {
+        "vote": _VOTE_VERBS.get(d.vote or "", "voted on") if isinstance(d, VoteDetail) else "voted on",
+        "status": _STATUS_WORDS.get(status or "", irc_safe(status or "")),
+        "previous": _STATUS_WORDS.get(previous or "", ""),
+        "queues": irc_safe(", ".join(queues) or "no queue given", 120),
+        "languages": irc_safe(", ".join(languages) or "languages not given", 80),
+    }
+
+
+def _excerpt(d: Detail) -> str:
+    return d.excerpt if isinstance(d, (OpenedDetail, RemarkDetail)) else ""
 
 
 def _cut_bytes(text: str, limit: int) -> str:
@@ -143,7 +161,7 @@ def summarize(events: Iterable[Event], links: Links, max_bytes: int = MAX_BYTES)
         parts: list[str] = []
         if any(e.kind == "opened" for e in evs):
             parts.append("new application")
-        votes = [e.detail.get("vote") for e in evs if e.kind == "vote"]
+        votes = [e.detail.vote for e in evs if isinstance(e.detail, VoteDetail)]
         if votes:
             counted = ", ".join(f"{votes.count(v)} {v}" for v in ("support", "oppose", "neutral") if v in votes)
             parts.append(f"{len(votes)} vote{'s' if len(votes) != 1 else ''} ({counted})")
@@ -153,7 +171,7 @@ def summarize(events: Iterable[Event], links: Links, max_bytes: int = MAX_BYTES)
             if n:
                 parts.append(f"{n} {word}{'s' if n != 1 and kind != 'reply' else ''}"
                              if kind != "reply" else f"{n} {'replies' if n != 1 else 'reply'} by the applicant")
-        statuses = [e.detail.get("status") for e in evs if e.kind == "status"]
+        statuses = [e.detail.status for e in evs if isinstance(e.detail, StatusDetail)]
         if statuses:
             parts.append("now " + _STATUS_WORDS.get(statuses[-1], str(statuses[-1])))
         if any(e.kind == "archived" for e in evs):
@@ -219,8 +237,9 @@ def rest_line(events: list[Event], links: Links, applications: int, max_bytes: i
     text = f"{lead} {applications} more application{'s' if applications != 1 else ''}: {', '.join(counts)}"
     if len(revids) == 1 and None not in revids:
         text += ", in one edit"
-        if len(actors) == 1 and None not in actors:
-            text += f" by {no_ping(next(iter(actors)))}"
+        actor = next(iter(actors)) if len(actors) == 1 else None
+        if actor:
+            text += f" by {no_ping(actor)}"
         link = links.diff(next(iter(revids)))
     else:
         link = links.history()

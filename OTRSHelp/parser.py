@@ -36,11 +36,11 @@ import hashlib
 import re
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields
 from functools import lru_cache
 from datetime import datetime, timezone
 from types import MappingProxyType
-from typing import Any, Iterable, Iterator, NamedTuple, Sequence
+from typing import Any, Iterable, Iterator, NamedTuple
 
 from .markup import (CLOSE_TAG, FILE_LINK, LINK, MENTION_TEMPLATES, PING_TEMPLATES, TAG,
                      TL_TEMPLATES, WRAPPER_TEMPLATES, calls, cut, plain_text, render,
@@ -48,12 +48,16 @@ from .markup import (CLOSE_TAG, FILE_LINK, LINK, MENTION_TEMPLATES, PING_TEMPLAT
 from .signatures import (Sig, is_signed, linked_user, opens_with_unsigned, param_user,
                          signature, strip_sig_debris, username)
 from .signatures import parse_timestamp  # part of this module's API
+# The page's model lives in .model; these names stay importable from here.
+from .model import (ANSWERED, CLOSED_STATUSES, STATUSES, VOTE_KINDS, Application, Comment,
+                    current_votes, iso, mark_answered, unanswered_questions)
 
 __all__ = [
     "ANSWERED",
     "Application",
     "CLOSED_STATUSES",
     "Comment",
+    "current_votes",
     "MAX_APPLICATIONS",
     "MAX_COMMENTS",
     "STATUSES",
@@ -62,9 +66,9 @@ __all__ = [
     "parse_timestamp",
     "section_cache_clear",
     "section_cache_info",
+    "unanswered_questions",
 ]
 
-STATUSES = ("open", "approved", "declined", "withdrawn", "on hold")
 # Bounds on what one page can make the parser (and the tracker, and the
 # channel) do: sections read as possible applications (headings that could
 # be usernames), and comments on one. The real page has held a few hundred
@@ -75,6 +79,7 @@ MAX_COMMENTS = 2000
 # Characters of one contribution read as text (for its excerpt, and for
 # what it asks or closes): the longest real answers are a few thousand.
 MAX_READ = 20_000
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)  # orders an undated mark first
 
 # ---------------------------------------------------------------------------
 # Vocabulary
@@ -107,7 +112,6 @@ _STATUS_TEMPLATES = {
                   "ingetrokken"},
     "open": {"reopened", "reopen", "re-opened", "undone"},
 }
-_VOTE_KINDS = ("support", "oppose", "neutral")
 _TEMPLATE_KIND: dict[str, tuple[str, str | None]] = {}
 for _kind, _names in _VOTE_TEMPLATES.items():
     for _n in _names:
@@ -121,7 +125,7 @@ for _status, _names in _STATUS_TEMPLATES.items():
 # ('''S''', '''No''') are too ambiguous in prose to count.
 _BOLD_KIND: dict[str, tuple[str, str | None]] = {
     n: v for n, v in _TEMPLATE_KIND.items() if len(n) > 2}
-for _w in _VOTE_KINDS:
+for _w in VOTE_KINDS:
     for _q in ("strong", "weak", "mild", "tentative", "conditional"):
         _BOLD_KIND[f"{_q} {_w}"] = (_w, None)
 
@@ -167,191 +171,6 @@ def _field_match(text: str) -> _FieldLine | None:
     colon = ":" if rest.startswith(":") else ""
     return _FieldLine(label, colon, rest[1:].lstrip() if colon else rest)
 _LIST_PREFIX = re.compile(r"^[*#:;]+")
-
-
-# ---------------------------------------------------------------------------
-# Results
-# ---------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Comment:
-    """One signed contribution below an application.
-
-    ``signer`` is ``None`` for unsigned text: the tracker credits it to the
-    editor of the revision that added it, and recognises it by ``digest``.
-    """
-
-    signer: str | None
-    time: datetime | None
-    kind: str  # support oppose neutral comment question reply status
-    depth: int
-    excerpt: str
-    status: str | None = None  # kind "status": the closure; kind "question": ANSWERED or None
-    struck_vote: bool = False  # a vote that was struck out afterwards
-    digest: str = ""
-
-    @property
-    def key(self) -> tuple[str | None, str | None]:
-        """Identity within its application: (signer, ISO time)."""
-        return (self.signer, self.time.isoformat() if self.time else None)
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-
-
-def current_votes(comments: Sequence[Any]) -> dict[str, list[str]]:
-    """Signers by vote kind, each once, in order of voting.
-
-    A person's latest unstruck vote is the one that counts: someone who
-    moves from oppose to support is a supporter only. "Latest" is by
-    signature time (page order for equal or missing times), because people
-    insert their new vote wherever the thread suits them. Works on parsed
-    comments and on stored ones alike.
-    """
-    current: dict[str, tuple[tuple[datetime, int], str]] = {}
-    for i, c in enumerate(comments):
-        if c.kind in _VOTE_KINDS and c.signer and not c.struck_vote:
-            order = (c.time or _EPOCH, i)
-            prev = current.get(c.signer)
-            if prev is None or order >= prev[0]:
-                current[c.signer] = (order, c.kind)
-    out: dict[str, list[str]] = {k: [] for k in ("support", "oppose", "neutral")}
-    for signer, (_, kind) in sorted(current.items(), key=lambda item: item[1][0]):
-        out[kind].append(signer)
-    return out
-
-
-ANSWERED = "answered"  # the ``status`` of a question the page shows answered
-CLOSED_STATUSES = frozenset(("approved", "declined", "withdrawn"))
-
-
-def unanswered_questions(applicant: str, comments: Sequence[Any],
-                         status: str | None = None) -> list[Any]:
-    """Questions still waiting for an answer: not answered under them on the
-    page (``status == ANSWERED``, see ``_mark_answered``) and not followed by
-    anything the applicant wrote later. A closed application (*status*
-    approved, declined or withdrawn) waits for nothing. Works on parsed
-    comments and on stored ones alike."""
-    if status in CLOSED_STATUSES:
-        return []
-    last_word = max((c.time for c in comments if c.signer == applicant and c.time), default=None)
-    return [q for q in comments if q.kind == "question" and q.status != ANSWERED
-            and (not q.time or last_word is None or not last_word > q.time)]
-
-
-def _mark_answered(applicant: str, comments: list[Comment]) -> list[Comment]:
-    """*comments* with each question that has a reply under it marked
-    ``ANSWERED``. A reply is under a question when it is deeper than the
-    question and nothing at the question's depth or shallower came between.
-    It answers when the applicant wrote it, or someone other than the asker
-    who is not asking, voting or closing themselves (an unsigned reply is
-    usually the applicant's). One pass: the questions whose thread is still
-    open are kept by depth, and a shallower contribution closes them."""
-    out = list(comments)
-    waiting: list[int] = []  # indexes of open questions, depths increasing
-    for i, c in enumerate(out):
-        while waiting and out[waiting[-1]].depth >= c.depth:
-            waiting.pop()
-        if waiting and (c.signer == applicant or c.kind not in _NOT_ANSWERS):
-            still = []
-            for qi in waiting:
-                q = out[qi]
-                if c.signer == applicant or c.signer != q.signer:
-                    out[qi] = replace(q, status=ANSWERED)
-                else:
-                    still.append(qi)
-            waiting = still
-        if c.kind == "question" and c.status != ANSWERED:
-            waiting.append(i)
-    return out
-
-
-_NOT_ANSWERS = frozenset(("question", "support", "oppose", "neutral", "status"))
-
-
-@dataclass
-class Application:
-    """One applicant's section, as the page shows it now."""
-
-    applicant: str
-    anchor: str
-    heading: str
-    opened: datetime | None = None
-    opened_by: str | None = None
-    languages: list[str] = field(default_factory=list)
-    queues: list[str] = field(default_factory=list)
-    talk_pages: list[str] = field(default_factory=list)
-    fields: dict[str, str] = field(default_factory=dict)
-    statement: str = ""
-    status: str = "open"
-    closed: datetime | None = None
-    closed_by: str | None = None
-    comments: list[Comment] = field(default_factory=list)
-
-    def votes(self, kind: str) -> list[str]:
-        """Signers of current votes of *kind*, each once, in order of voting."""
-        return current_votes(self.comments)[kind]
-
-    @property
-    def support(self) -> list[str]:
-        return self.votes("support")
-
-    @property
-    def oppose(self) -> list[str]:
-        return self.votes("oppose")
-
-    @property
-    def neutral(self) -> list[str]:
-        return self.votes("neutral")
-
-    @property
-    def questions(self) -> list[Comment]:
-        return [c for c in self.comments if c.kind == "question"]
-
-    def open_questions(self) -> list[Comment]:
-        """Questions nobody has answered yet, on an application still open."""
-        return unanswered_questions(self.applicant, self.comments, self.status)
-
-    @property
-    def last_activity(self) -> tuple[datetime | None, str | None]:
-        """The latest signature and its signer. One page cannot say which of
-        two signatures of the same minute was saved last; the later one on
-        the page is the better guess (the tracker, which sees revisions,
-        decides by revision order)."""
-        best: tuple[datetime | None, str | None] = (
-            (self.opened, self.opened_by or self.applicant) if self.opened else (None, None))
-        for c in self.comments:
-            if c.time and (best[0] is None or c.time >= best[0]):
-                best = (c.time, c.signer)
-        return best
-
-    def to_json(self) -> dict:
-        """The ``scan --json`` shape documented in DESIGN.md."""
-        last, last_by = self.last_activity
-        return {
-            "applicant": self.applicant,
-            "status": self.status,
-            "opened": iso(self.opened),
-            "closed": iso(self.closed),
-            "closed_by": self.closed_by,
-            "queues": list(self.queues),
-            "languages": list(self.languages),
-            "support": self.support,
-            "oppose": self.oppose,
-            "neutral": self.neutral,
-            "questions": len(self.questions),
-            "comments": len(self.comments),
-            "last_activity": iso(last),
-            "last_by": last_by,
-            "anchor": self.anchor,
-        }
-
-
-def iso(t: datetime | None) -> str | None:
-    """ISO 8601 UTC with a ``Z``, as the JSON contract spells times."""
-    if t is None:
-        return None
-    return t.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # ---------------------------------------------------------------------------
@@ -751,7 +570,7 @@ def _mark_at(s: str, _nested: int = 0) -> tuple[tuple[str | None, str | None], i
                 return _NO_MARK, 0
             if FILE_LINK.match(m.group(1)):
                 title = m.group(1).lower()
-                for kind in _VOTE_KINDS:
+                for kind in VOTE_KINDS:
                     if kind in title:
                         return (kind, None), m.end()
                 pos = m.end()
@@ -1079,7 +898,7 @@ def _parse_section(applicant: str, via_link: bool, anchor: str, heading: str,
         return None  # a heading that is not a username, or a talk-page thread
     if not app.opened_by:
         app.opened_by = app.applicant
-    app.comments = _mark_answered(app.applicant, app.comments)
+    app.comments = mark_answered(app.applicant, app.comments)
     _apply_status(app)
     return app
 
@@ -1113,7 +932,7 @@ def _classify(app: Application, c: _Contribution) -> Comment | None:
     if kind is None and c.struck_lead is not None:
         # "<s>{{Oppose}} Account too new.</s> Struck, I misread": a vote taken back
         lead_kind, _ = _leading_mark(c.struck_lead)
-        if lead_kind in _VOTE_KINDS:
+        if lead_kind in VOTE_KINDS:
             kind, struck_vote = lead_kind, True
     readable = plain_text(c.unstruck[c.mark_end:c.mark_end + MAX_READ], limit=None)
     excerpt = cut(readable, 200)
@@ -1123,7 +942,7 @@ def _classify(app: Application, c: _Contribution) -> Comment | None:
     if kind == "status":
         if is_applicant and status != "withdrawn":
             kind, status = "reply", None  # "{{done}} I sent the email" is not an approval
-    elif kind in _VOTE_KINDS or kind == "question":
+    elif kind in VOTE_KINDS or kind == "question":
         if is_applicant and not struck_vote:
             kind = "reply"  # applicants do not endorse or question themselves
     else:

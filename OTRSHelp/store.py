@@ -14,7 +14,6 @@ import logging
 import os
 import threading
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Iterator, Sequence
 
@@ -47,12 +46,14 @@ from sqlalchemy.orm import (
 from sqlalchemy.types import TypeDecorator
 
 from .access import account_key
+from .model import Event  # the detached event lives with the page's model
 from .names import normalize_username, username_key
 
 __all__ = [
     "AdminRow",
     "ApplicationRow",
     "CommentRow",
+    "Event",
     "EventRow",
     "FaqOverrideRow",
     "PageState",
@@ -275,26 +276,6 @@ class AdminRow(Base):
     added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (MYSQL_TABLE,)
-
-
-@dataclass(frozen=True)
-class Event:
-    """An event as the announcer and the tests see it (detached from the ORM)."""
-
-    kind: str
-    applicant: str
-    actor: str | None
-    time: datetime | None
-    revid: int | None
-    anchor: str
-    detail: dict = field(default_factory=dict)
-    id: int | None = None
-
-    @classmethod
-    def from_row(cls, row: EventRow) -> "Event":
-        return cls(kind=row.kind, applicant=row.applicant, actor=row.actor,
-                   time=row.time, revid=row.revid, anchor=row.anchor,
-                   detail=dict(row.detail or {}), id=row.id)
 
 
 def default_url(home: str) -> str:

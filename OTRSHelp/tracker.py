@@ -22,8 +22,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from .names import normalize_username, username_key
-from .parser import Application, Comment, current_votes, parse_page, unanswered_questions
-from .store import ApplicationRow, CommentRow, Event, EventRow, Store
+from .model import (Application, ArchivedDetail, Comment, Event, OpenedDetail, RemarkDetail,
+                    StatusDetail, VoteDetail, current_votes, event_kind, unanswered_questions)
+from .parser import parse_page
+from .store import ApplicationRow, CommentRow, EventRow, Store
 
 __all__ = ["RevisionLike", "Tracker", "Result"]
 
@@ -122,17 +124,14 @@ class Tracker:
         pairs: list[tuple[Application, ApplicationRow | None]] = []
         # 1. same applicant (prefer the same opening time for duplicates)
         for app in apps:
-            row = _take(unmatched_rows, lambda r: r.applicant_key == username_key(app.applicant)
-                        and r.opened == app.opened)
-            if row is None:
-                row = _take(unmatched_rows, lambda r: r.applicant_key == username_key(app.applicant))
+            key = username_key(app.applicant)
+            row = (_take(unmatched_rows, applicant_key=key, opened=app.opened)
+                   or _take(unmatched_rows, applicant_key=key))
             pairs.append((app, row))
         # 2. a renamed section: same opening signature under another heading
         for i, (app, row) in enumerate(pairs):
             if row is None and app.opened is not None:
-                row = _take(unmatched_rows, lambda r: r.opened == app.opened
-                            and r.opened_by == app.opened_by)
-                pairs[i] = (app, row)
+                pairs[i] = (app, _take(unmatched_rows, opened=app.opened, opened_by=app.opened_by))
         # 3. removals: archive, unless the revision is a mass removal
         held: list[str] = []
         fresh = [r for r in unmatched_rows if r.missing_since_revid is None]
@@ -224,9 +223,9 @@ class Tracker:
                              languages=list(app.languages), statement=app.statement)
         s.add(row)
         row.comments = []
-        events.append(Event("opened", app.applicant, opened_by, opened, rev.revid, app.anchor, {
-            "queues": list(app.queues), "languages": list(app.languages),
-            "excerpt": app.statement[:300]}))
+        events.append(Event("opened", app.applicant, opened_by, opened, rev.revid, app.anchor,
+                            OpenedDetail(queues=tuple(app.queues), languages=tuple(app.languages),
+                                         excerpt=app.statement[:300])))
         return row
 
     def _update(self, row: ApplicationRow, app: Application, rev: RevisionLike,
@@ -255,12 +254,10 @@ class Tracker:
             new = _comment_row(comment, rev, editor)
             row.comments.append(new)
             seen.add(id(new))
-            kind = _event_kind(comment, app.applicant)
+            kind = event_kind(comment, app.applicant)
             if kind:
-                events.append(Event(kind, app.applicant, new.signer, new.time, rev.revid, app.anchor, {
-                    "vote": comment.kind if kind == "vote" else None,
-                    "excerpt": comment.excerpt, "depth": comment.depth,
-                    "unsigned": not comment.signer}))
+                events.append(Event(kind, app.applicant, new.signer, new.time, rev.revid, app.anchor,
+                                    _remark(kind, comment)))
         for c in list(row.comments):
             if id(c) not in seen:
                 row.comments.remove(c)  # removed or refactored away: nothing to announce
@@ -268,8 +265,8 @@ class Tracker:
         new_status = app.status
         if new_status != old_status:
             events.append(Event("status", app.applicant, app.closed_by or editor,
-                                app.closed or rev.timestamp, rev.revid, app.anchor, {
-                                    "status": new_status, "previous": old_status}))
+                                app.closed or rev.timestamp, rev.revid, app.anchor,
+                                StatusDetail(status=new_status, previous=old_status)))
         row.status = new_status
         row.closed, row.closed_by = (app.closed, app.closed_by) if new_status != "open" else (None, None)
         last, last_by = _last_activity(row)
@@ -285,13 +282,13 @@ class Tracker:
         row.missing_since_revid = None
         row.archived_at = when
         events.append(Event("archived", row.applicant, editor, when, revid, row.anchor,
-                            {"status": row.status}))
+                            ArchivedDetail(status=row.status)))
 
     @staticmethod
     def _write_events(s: Session, events: list[Event]) -> list[Event]:
         rows = [EventRow(kind=e.kind, applicant=e.applicant, actor=e.actor, time=e.time,
                          revid=e.revid, anchor=e.anchor,
-                         detail={k: v for k, v in e.detail.items() if v is not None})
+                         detail=e.detail.to_json())
                 for e in events]
         s.add_all(rows)
         s.flush()
@@ -307,9 +304,10 @@ def _digest(app: Application) -> str:
     return hashlib.sha1(repr(parts).encode("utf-8")).hexdigest()
 
 
-def _take(rows: list[ApplicationRow], pred) -> ApplicationRow | None:
+def _take(rows: list[ApplicationRow], **same: object) -> ApplicationRow | None:
+    """Remove and return the first row whose attributes equal *same*."""
     for i, r in enumerate(rows):
-        if pred(r):
+        if all(getattr(r, k) == v for k, v in same.items()):
             return rows.pop(i)
     return None
 
@@ -329,18 +327,11 @@ def _refresh_comment(row: CommentRow, c: Comment) -> None:
     row.excerpt, row.struck_vote, row.digest = c.excerpt, c.struck_vote, c.digest
 
 
-def _event_kind(c: Comment, applicant: str) -> str | None:
-    if c.struck_vote:
-        return None  # a vote added already struck counts for nothing
-    if c.kind in ("support", "oppose", "neutral"):
-        return "vote"
-    if c.kind == "status":
-        return None  # the application's status change is the event
-    if c.kind == "question":
-        return "question"
-    if c.kind == "reply" and c.signer == applicant:
-        return "reply"
-    return "comment"
+def _remark(kind: str, c: Comment) -> RemarkDetail:
+    """What an announcement of comment *c* needs; a vote also says its side."""
+    if kind == "vote":
+        return VoteDetail(excerpt=c.excerpt, depth=c.depth, unsigned=not c.signer, vote=c.kind)
+    return RemarkDetail(excerpt=c.excerpt, depth=c.depth, unsigned=not c.signer)
 
 
 def _last_activity(row: ApplicationRow) -> tuple[datetime | None, str | None]:

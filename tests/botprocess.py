@@ -245,6 +245,36 @@ def wait_until(pred: Callable[[], bool], timeout: float, what: str, log: Callabl
     raise AssertionError(f"timed out after {timeout} s waiting for {what}\n--- bot log ---\n{log()[-4000:]}")
 
 
+def stored_revid(home: Path) -> int | None:
+    """The last revision a bot with the default SQLite store in *home* has
+    processed: what a test waits for instead of sleeping through a poll."""
+    db = home / "data" / "otrshelp.sqlite3"
+    if not db.exists():
+        return None
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1) as conn:
+            row = conn.execute("SELECT last_revid FROM page_state WHERE id = 1").fetchone()
+        return row[0] if row else None
+    except sqlite3.Error:
+        return None
+
+
+def unannounced(db_url: str) -> int | None:
+    """Events in the bot's database (any SQLAlchemy URL) without their
+    receipt yet; ``None`` while the database cannot be read."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import SQLAlchemyError
+
+    engine = create_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text("SELECT count(*) FROM events WHERE announced_at IS NULL")).scalar_one()
+    except SQLAlchemyError:
+        return None
+    finally:
+        engine.dispose()
+
+
 def now_min() -> datetime:
     """Now, to the minute: signatures carry no seconds."""
     return datetime.now(timezone.utc).replace(second=0, microsecond=0)
@@ -294,20 +324,17 @@ class Scene:
         self.person.wait_for_event(
             lambda e: e.type == "join" and e.source.nick == self.nick and e.target == self.channel,
             timeout=60, since=mark)
-        wait_until(lambda: (self.stored_revid() or 0) >= self.revid, 60,
-                   f"the bot to read revision {self.revid}", self.bot.log)
+        self.wait_read()
 
     def stored_revid(self) -> int | None:
         """The last revision the bot has processed, from its SQLite file."""
-        db = self.home / "data" / "otrshelp.sqlite3"
-        if not db.exists():
-            return None
-        try:
-            with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1) as conn:
-                row = conn.execute("SELECT last_revid FROM page_state WHERE id = 1").fetchone()
-            return row[0] if row else None
-        except sqlite3.Error:
-            return None
+        return stored_revid(self.home)
+
+    def wait_read(self, revid: int | None = None, timeout: float = 60) -> None:
+        """Until the bot has processed *revid* (default: the last edit)."""
+        want = revid if revid is not None else self.revid
+        wait_until(lambda: (self.stored_revid() or 0) >= want, timeout,
+                   f"the bot to read revision {want}", self.bot.log)
 
     def lines(self) -> list[str]:
         return [text for kind, src, target, text in self.person.messages

@@ -209,6 +209,16 @@ except ImportError:  # pragma: no cover - hypothesis is a test requirement
 else:
     _hypothesis_settings.register_profile("otrshelp", database=None)
     _hypothesis_settings.load_profile("otrshelp")
+    # Hypothesis 6.1xx also caches the constants it finds in the code there.
+    import atexit
+    import shutil
+    import tempfile
+
+    from hypothesis.configuration import set_hypothesis_home_dir
+
+    _hypothesis_home = tempfile.mkdtemp(prefix="otrshelp-hypothesis-")
+    set_hypothesis_home_dir(_hypothesis_home)
+    atexit.register(shutil.rmtree, _hypothesis_home, ignore_errors=True)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

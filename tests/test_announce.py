@@ -15,7 +15,7 @@ import pytest
 
 from OTRSHelp.announce import DEFAULT_FORMATS, MAX_BYTES, Links, format_event, lines_for, summarize
 from OTRSHelp.names import ZWSP, irc_safe, is_ip, no_ping, normalize_username, username_key
-from OTRSHelp.store import Event
+from OTRSHelp.model import Event, detail_from_json
 
 META_API = "https://meta.wikimedia.org/w/api.php"
 PAGE = "Volunteer Response Team/Volunteering"
@@ -35,7 +35,7 @@ HOSTILE = ("\r\n\x00\x01\x02\x03\x04\x0f\x11\x16\x1d\x1e\x1f\x7f\x85\x9b"
 def ev(kind: str, applicant: str = "MB-one", actor: str | None = "ExampleSupporter", *,
        revid: int | None = 1234567, anchor: str | None = None, id: int | None = None, **detail) -> Event:
     return Event(kind=kind, applicant=applicant, actor=actor, time=T, revid=revid,
-                 anchor=applicant if anchor is None else anchor, detail=detail, id=id)
+                 anchor=applicant if anchor is None else anchor, detail=detail_from_json(kind, detail), id=id)
 
 
 def nbytes(line: str) -> int:

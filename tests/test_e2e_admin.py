@@ -13,7 +13,7 @@ import uuid
 
 import pytest
 
-from botprocess import BotProcess, wait_until
+from botprocess import BotProcess, stored_revid, wait_until
 from pagebuilder import App, Page, days_ago, sig
 from realservers import IrcPerson
 
@@ -32,7 +32,7 @@ def world_with_accounts(mediawiki, ircd_services, tmp_path):
     bob.lines += [f"*{{{{support}}}} Yes. {sig('Supporter One', days_ago(11))}",
                   f"*{{{{q}}}} Which queues exactly? {sig('Asker', days_ago(10))}"]
     mediawiki.create_user(bob.name)
-    mediawiki.edit(title, Page([bob]).text(), bob.name, "application")
+    revid = mediawiki.edit(title, Page([bob]).text(), bob.name, "application")
     channel = f"#vrt-{tag}"
     nick = f"OTRSHelp{tag[:3]}"
     home = tmp_path / "var"
@@ -55,7 +55,7 @@ def world_with_accounts(mediawiki, ircd_services, tmp_path):
     mark = len(watcher.events)
     bot.start()
     watcher.wait_for_event(lambda e: e.type == "join" and e.source.nick == nick, timeout=60, since=mark)
-    time.sleep(2)  # first poll
+    wait_until(lambda: (stored_revid(home) or 0) >= revid, 60, "the bot's first read", bot.log)
     yield {"bot": bot, "nick": nick, "channel": channel, "watcher": watcher, "applicant": bob.name,
            "admin": (admin_account, admin_password), "bot_account": (bot_account, bot_password),
            "home": home, "ircd": ircd_services, "tag": tag}

@@ -100,8 +100,10 @@ def test_wiki_faults_cost_no_event_and_no_crash(mediawiki, ircd, tmp_path):
             proxy.mode = mode
             s.page.app("Bob").lines.append(f"*{{{{s}}}} Vote {i}. {sig(f'Voter {i}', t)}")
             s.edit(f"Voter {i}")
-            time.sleep(3)  # the bot polls and meets the fault for a while
-            assert any(m == mode for m, _ in proxy.requests), f"the bot never met {mode}"
+            met = len(proxy.requests)
+            # the bot polls and meets the fault for a while (twice, at least)
+            wait_until(lambda: sum(m == mode for m, _ in proxy.requests[met:]) >= 2, 30,
+                       f"the bot to meet {mode}", s.bot.log)
             proxy.mode = "ok"
             s.wait_line(f"V{ZW}oter {i} supports")
             assert s.bot.alive
@@ -159,7 +161,7 @@ def test_irc_server_gone_for_a_while_loses_nothing(mediawiki, tmp_path):
             t = now_min()
             s.page.app("Bob").lines.append(f"*{{{{support}}}} During the outage. {sig('Night Owl', t)}")
             s.edit("Night Owl")
-            time.sleep(4)  # the bot reads the edit while it cannot speak
+            s.wait_read()  # the bot reads the edit while it cannot speak
             assert s.bot.alive
             ircd.start()
             s.person = IrcPerson("127.0.0.1", ircd.port, "watcher2")

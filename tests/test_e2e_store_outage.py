@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from botprocess import Scene, now_min, wait_until
+from botprocess import Scene, now_min, unannounced, wait_until
 from pagebuilder import sig
 from realservers import PostgresServer, create_database, require
 
@@ -43,7 +43,9 @@ def test_a_database_outage_loses_and_repeats_nothing(mediawiki, ircd, own_postgr
         scene.edit("Opposer")
         bob.lines.append(f"*{{{{q}}}} During two? {sig('Asker', t)}")
         scene.edit("Asker")
-        time.sleep(6)  # several polls fail meanwhile
+        wait_until(lambda: "the database is unavailable" in scene.bot.log(), 30,
+                   "a line saying the database is unavailable", scene.bot.log)
+        time.sleep(3)  # several more polls fail meanwhile: the line is not repeated
         log = scene.bot.log()
         assert log.count("the database is unavailable") == 1, log[-3000:]
         assert "Traceback" not in log
@@ -52,7 +54,7 @@ def test_a_database_outage_loses_and_repeats_nothing(mediawiki, ircd, own_postgr
         scene.wait_line("A\u200bsker asked", timeout=30)
         wait_until(lambda: "the database is back" in scene.bot.log(), 30, "one line saying it is back",
                    scene.bot.log)
-        time.sleep(3)  # receipts written
+        wait_until(lambda: unannounced(db) == 0, 30, "every event's receipt", scene.bot.log)
 
         scene.bot.kill(signal.SIGKILL)
         mark = len(scene.person.events)

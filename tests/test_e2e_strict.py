@@ -65,9 +65,10 @@ def test_a_blanking_and_its_revert_announce_nothing(mediawiki, ircd, tmp_path):
         before = len(scene.lines())
         good = scene.page.text()
         scene.revid = scene.wiki.edit(scene.title, "lol", "Vandal", "blank")
-        time.sleep(4)
+        scene.wait_read()
         scene.revid = scene.wiki.edit(scene.title, good, "VRT Admin", "revert")
-        time.sleep(5)
+        scene.wait_read()
+        time.sleep(2)  # a line the revert wrongly caused would be on its way
         assert scene.lines()[before:] == [], scene.lines()[before:]
         # the page still works afterwards
         scene.page.apps[0].lines.append(f"*{{{{support}}}} Fine. {sig('Supporter One', t)}")

@@ -194,7 +194,7 @@ def revisions(count: int) -> list[Rev]:
 
 
 def what(events) -> list[tuple]:
-    return [(e.kind, e.applicant, e.actor, e.revid, e.detail.get("vote") or e.detail.get("status"))
+    return [(e.kind, e.applicant, e.actor, e.revid, e.detail.to_json().get("vote") or e.detail.to_json().get("status"))
             for e in events]
 
 

@@ -51,8 +51,13 @@ class Wiki:
 
 
 def kinds(result) -> list[tuple]:
-    return [(e.kind, e.applicant, e.actor, e.detail.get("vote") or e.detail.get("status"))
+    return [(e.kind, e.applicant, e.actor, _side(e.detail.to_json()))
             for e in result.events]
+
+
+def _side(stored: dict) -> str | None:
+    """The vote or the status an event carries, as the database stores it."""
+    return stored.get("vote") or stored.get("status")
 
 
 def three_open() -> Page:
@@ -78,7 +83,7 @@ def test_revision_sequence(store):
     page.apps.append(App("Dave", at(10), queues="info-en, permissions-commons"))
     r = tracker.process(wiki.save("Dave", minutes=10))
     assert kinds(r) == [("opened", "Dave", "Dave", None)]
-    assert r.events[0].detail["queues"] == ["info-en", "permissions-commons"]
+    assert r.events[0].detail.queues == ("info-en", "permissions-commons")
 
     dave = page.app("Dave")
     dave.lines += [f"*{{{{Support}}}} Good help desk work. {sig('Supporter One', at(20))}",
@@ -97,7 +102,7 @@ def test_revision_sequence(store):
     dave.lines.append(f":{{{{done}}}} Welcome! {sig('VRT Admin', at(50))}")
     r = tracker.process(wiki.save("VRT Admin", minutes=50))
     assert kinds(r) == [("status", "Dave", "VRT Admin", "approved")]
-    assert r.events[0].detail["previous"] == "open"
+    assert r.events[0].detail.previous == "open"
 
     # the same revision again: nothing
     again = Rev(wiki.revid, at(50), "VRT Admin", page.text())
