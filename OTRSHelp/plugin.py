@@ -35,6 +35,7 @@ from .names import irc_safe, no_ping, normalize_username
 from .pacing import Pacing
 from .profile import ProfileCache
 from .lease import Lease
+from .model import WAITING_STATUSES
 from .store import Store, StoreUnavailable, default_url
 from .tracker import Tracker
 from .watcher import Watcher
@@ -962,7 +963,7 @@ class OTRSHelp(callbacks.Plugin):
         Admins: open applications, longest waiting first, with flags (no
         email yet, unanswered question, opposes). Sent privately.
         """
-        waiting = ("open", "on hold")
+        waiting = WAITING_STATUSES
         rows = self.store.applications(statuses=waiting, limit=PENDING_LINES)
         total = self.store.count_applications(statuses=waiting)
         records = self.store.records_for([r.applicant_key for r in rows])
@@ -984,7 +985,7 @@ class OTRSHelp(callbacks.Plugin):
     stale = wrap(stale, ["vrtAdmin"])
 
     def _stale_lines(self) -> list[str]:
-        rows = self.store.applications(statuses=("open", "on hold"))
+        rows = self.store.applications(statuses=WAITING_STATUSES)
         records = self.store.records_for([r.applicant_key for r in rows])
         return admin_view.stale_lines(rows, records, _utcnow(), self.registryValue("staleDays"))
 
