@@ -380,6 +380,7 @@ class KnowledgeBase:
         self._names: dict[str, str] = {}
         single: dict[str, list[tuple[int, float]]] = {}
         multi: dict[str, list[tuple[int, tuple[tuple[str, ...], ...], float]]] = {}
+        phrases: list[tuple[int, tuple[tuple[str, ...], ...], float]] = []
         vocab: set[str] = set()
         order: list[str] = []
 
@@ -402,7 +403,7 @@ class KnowledgeBase:
                 if len(parts) == 1 and len(parts[0]) == 1:
                     single.setdefault(parts[0][0], []).append((idx, weight))
                 else:
-                    multi.setdefault(parts[0][0], []).append((idx, parts, weight))
+                    phrases.append((idx, parts, weight))
             require = [[self._term(x) for x in group] for group in t.get("require", [])]
             for group in require:
                 for kind, val in group:
@@ -412,6 +413,15 @@ class KnowledgeBase:
             self._topics[tid] = _Topic(tid, list(t.get("aliases", [])), answers, topic_sources(t),
                                        require, exclude, bool(t.get("fallback", False)))
 
+        # A phrase trigger needs all its words: file it under its rarest one,
+        # so a line with common words ("how", "vrt") tries few phrases.
+        counts: dict[str, int] = {}
+        for _idx, parts, _weight in phrases:
+            for tok in {t for part in parts for t in part}:
+                counts[tok] = counts.get(tok, 0) + 1
+        for idx, parts, weight in phrases:
+            rarest = min((t for part in parts for t in part), key=lambda t: (counts[t], t))
+            multi.setdefault(rarest, []).append((idx, parts, weight))
         self._order = order
         self._rank = {tid: i for i, tid in enumerate(order)}
         self._single = single
