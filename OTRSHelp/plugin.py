@@ -278,6 +278,9 @@ class OTRSHelp(callbacks.Plugin):
             return None
         self._trouble("the database", None)
         self._trouble("the poll", None)
+        # the wiki client retried with back-off already; one line when the
+        # wiki goes, one when it is back (the poll carries on meanwhile)
+        self._trouble("the wiki", WikiError(result.error) if result.error else None)
         if result.page is not None and self.links is not None and result.page.title != self.links.title:
             self.links = Links(self.links.article, self.links.script, result.page.title)
         self.last_poll = {"time": time.time(), "error": result.error,

@@ -96,7 +96,7 @@ class Watcher:
                 for meta in self.client.revision_list(info.pageid, state.last_revid):
                     self._process(self.texts.text_of(meta), result)
         except WikiError as e:
-            log.warning("poll of %s failed: %s", self.title, e)
+            log.debug("poll of %s failed: %s", self.title, e)  # the caller says it once
             result.error = str(e)
         return result
 
