@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import html
 import re
-from functools import lru_cache
 from typing import Callable, NamedTuple
 
 import mwparserfromhell
@@ -26,6 +25,8 @@ from mwparserfromhell.nodes import (Argument, ExternalLink, Heading, HTMLEntity,
                                     Template, Text, Wikilink)
 from mwparserfromhell.nodes import Comment as WikiComment
 from mwparserfromhell.wikicode import Wikicode
+
+from .textcache import text_lru
 
 __all__ = [
     "CLOSE_TAG",
@@ -168,7 +169,7 @@ _TEMPLATE_SIMPLE = re.compile(r"\{\{([^{}]*)\}\}")
 _BRACES = re.compile(r"\{\{|\}\}")
 
 
-@lru_cache(maxsize=512)
+@text_lru(maxsize=512, maxchars=100_000)  # trees: 40-110 B a char, so at most ~11 MiB
 def _tree(text: str) -> Wikicode:
     """mwparserfromhell's tree of a piece of a contribution, cached because
     one contribution's pieces are looked at several times. Never modified:
@@ -212,7 +213,7 @@ def _make_call(name: str, params: list[tuple[str | None, str]]) -> Call:
     return Call(_template_name(name), tuple(numbered[k] for k in sorted(numbered)), tuple(named))
 
 
-@lru_cache(maxsize=4096)
+@text_lru(maxsize=4096, maxchars=500_000)
 def template_call(inner: str) -> Call:
     """The template call ``{{inner}}``.
 
