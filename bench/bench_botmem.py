@@ -101,6 +101,7 @@ def main() -> int:
     ap.add_argument("--apps", type=int, default=300)
     ap.add_argument("--comments", type=int, default=10, help="comments per application")
     ap.add_argument("--edits", type=int, default=20)
+    ap.add_argument("--every", type=int, default=10, help="read the bot's memory every N edits")
     ap.add_argument("--settle", type=float, default=20.0,
                     help="seconds of idle polling before the last reading")
     ap.add_argument("--no-imports", action="store_true", help="skip the import breakdown")
@@ -144,6 +145,8 @@ def main() -> int:
             scene.wait_line(f"emory Voter {i} ", timeout=60)  # names are de-pinged after 1 letter
             wait_until(lambda: (scene.stored_revid() or 0) >= scene.revid, 60,
                        f"the bot to read revision {scene.revid}", scene.bot.log)
+            if (i + 1) % args.every == 0 and i + 1 < args.edits:
+                show(f"after {i + 1} edits", pid)
         show(f"after {args.edits} edits", pid)
         time.sleep(args.settle)
         last = show(f"after {args.settle:.0f} s more of idle polls", pid)
