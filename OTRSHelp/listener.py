@@ -136,4 +136,7 @@ class ChannelMemory:
             if now - self._hinted.get(key, float("-inf")) < cooldown:
                 return False
             self._hinted[key] = now
+            if len(self._hinted) > 5000:  # bounded like the answers above
+                for k, _ in sorted(self._hinted.items(), key=lambda kv: kv[1])[:1000]:
+                    del self._hinted[k]
             return True

@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import html
 import re
-from functools import lru_cache
 from typing import TYPE_CHECKING, Callable, NamedTuple
 
 if TYPE_CHECKING:  # imported when first needed: it costs a tenth of a second
     from mwparserfromhell.nodes import Tag, Template
     from mwparserfromhell.wikicode import Wikicode
+
+from .textcache import text_lru
 
 __all__ = [
     "CLOSE_TAG",
@@ -191,7 +192,7 @@ def _mw():
     return mwparserfromhell
 
 
-@lru_cache(maxsize=512)
+@text_lru(maxsize=512, maxchars=100_000)  # trees: 40-110 B a char, so at most ~11 MiB
 def _tree(text: str) -> Wikicode:
     """mwparserfromhell's tree of a piece of a contribution, cached because
     one contribution's pieces are looked at several times. Never modified:
@@ -235,7 +236,7 @@ def _make_call(name: str, params: list[tuple[str | None, str]]) -> Call:
     return Call(_template_name(name), tuple(numbered[k] for k in sorted(numbered)), tuple(named))
 
 
-@lru_cache(maxsize=4096)
+@text_lru(maxsize=4096, maxchars=500_000)
 def template_call(inner: str) -> Call:
     """The template call ``{{inner}}``.
 

@@ -225,6 +225,14 @@ def parse_page(wikitext: str) -> list[Application]:
     parsed; the others come from a cache (``section_cache_info``). Every
     call returns new ``Application`` objects, so callers may change them.
     """
+    page = _SECTIONS.begin_page()
+    try:
+        return _parse_page(wikitext)
+    finally:
+        _SECTIONS.end_page(page)
+
+
+def _parse_page(wikitext: str) -> list[Application]:
     text = visible_wikitext((wikitext or "").replace("\r\n", "\n").replace("\r", "\n"))
     heads = _headings(text)
     anchors = _anchor_stream(_heading_text(_heading_title(m)[1]) for m in heads)
@@ -305,6 +313,10 @@ class _SectionCache:
     thousand times by a vandal, is parsed once. The parse is a pure function
     of these, so a hit is exactly what a parse would return.
 
+    Only the sections of the last two pages read are kept (``end_page``):
+    the page is read revision after revision, so older sections would only
+    fill memory (a vandal's revision and its revert are the two kept).
+
     Values are frozen snapshots (tuples, read-only mappings, frozen
     ``Comment``s) and every hit builds a new ``Application``: callers (the
     tracker, ``scan``) may change what they get without changing what the
@@ -322,11 +334,27 @@ class _SectionCache:
         self._chars = 0
         self._lock = threading.Lock()
         self.hits = self.misses = 0
+        self._page = 0  # the number of the page being read
+        self._seen: dict[tuple, int] = {}  # key -> the last page that had it
+
+    def begin_page(self) -> int:
+        with self._lock:
+            self._page += 1
+            return self._page
+
+    def end_page(self, page: int) -> None:
+        """Forget the sections that neither this page nor the one before had."""
+        with self._lock:
+            for key in [k for k, p in self._seen.items() if p < page - 1]:
+                del self._seen[key]
+                if self._data.pop(key, _MISSING) is not _MISSING:
+                    self._chars -= len(key[3])
 
     def parse(self, applicant: str, via_link: bool, anchor: str, heading: str,
               body: str) -> Application | None:
         key = (applicant, via_link, heading, body)
         with self._lock:
+            self._seen[key] = self._page
             frozen = self._data.get(key, _MISSING)
             if frozen is not _MISSING:
                 self._data.move_to_end(key)
@@ -342,6 +370,7 @@ class _SectionCache:
                 self._chars += len(body)
             while self._data and (len(self._data) > self.maxsize or self._chars > self.maxchars):
                 old, _ = self._data.popitem(last=False)
+                self._seen.pop(old, None)
                 self._chars -= len(old[3])
         return None if frozen is None else _thaw(frozen, anchor)
 
@@ -352,6 +381,7 @@ class _SectionCache:
     def clear(self) -> None:
         with self._lock:
             self._data.clear()
+            self._seen.clear()
             self._chars = 0
             self.hits = self.misses = 0
 

@@ -141,6 +141,10 @@ def _profile_from(canonical: str, query: dict) -> Profile:
 class ProfileCache:
     """Profiles kept for ``ttl`` seconds, keyed by the canonical username.
 
+    Bound: ``max_entries`` profiles (1,000 by default, a few hundred bytes
+    each); when full, expired ones go first, then the oldest, so a bot
+    asked about every applicant for months stays the same size.
+
     Thread-safe: IRC command threads ask concurrently. Two threads asking
     for the same uncached name at once may both fetch it; the client's lock
     serialises those requests anyway, and the cache stays consistent."""

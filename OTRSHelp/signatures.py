@@ -13,12 +13,12 @@ from __future__ import annotations
 import html
 import re
 from datetime import datetime, timezone
-from functools import lru_cache
 from typing import NamedTuple
 from urllib.parse import unquote
 
 from .markup import CALL_DEPTH, LINK, render, template_call, template_spans
 from .names import normalize_username
+from .textcache import text_lru
 
 __all__ = [
     "Sig",
@@ -137,7 +137,7 @@ def username(raw: str) -> str:
     return normalize_username(_BIDI.sub("", raw))
 
 
-@lru_cache(maxsize=8192)
+@text_lru(maxsize=8192, maxchars=500_000)
 def user_from_link_target(target: str) -> str | None:
     """The user a link points to: a user or user talk page (subpages and
     anchors included) or their contributions, on any wiki, through any

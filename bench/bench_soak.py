@@ -6,29 +6,39 @@ through N polls and M edits of a 300-application page, against recorded
 MediaWiki behaviour: a requests transport adapter answers the Action API
 calls the bot makes (prop=info, the history listing, action=compare with
 MediaWiki's diff table, texts by revision id) from an in-memory history,
-so nothing but this process spends CPU. Every 1,000 polls it prints the
-resident memory, the SQLite files' sizes and tracemalloc's top growers
-since warm-up; at the end the slope in KiB per 1,000 polls.
+so nothing but this process spends CPU.
+
+Two passes, because tracemalloc slows every allocation and holds a
+traceback per block: the first measures resident memory alone (every
+1,000 polls: RSS, the bot's cache sizes, the SQLite files; at the end the
+least-squares slope after warm-up); the second, in a child process, runs
+the same polls under tracemalloc and prints the top growers since warm-up
+at each checkpoint (snapshots only there).
 
 Run from the repository root: ``python bench/bench_soak.py`` (10,000 polls,
 1,000 edits, a few minutes); ``--polls``/``--edits`` for a shorter run,
-``--no-tracemalloc`` for the RSS alone (tracemalloc costs time and memory).
+``--no-tracemalloc`` for the first pass alone, ``--section-cache N,CHARS``
+to try other bounds of parser.py's section cache (``sweep``: the change
+recommended for it, see ``sweep_section_cache``).
 """
 from __future__ import annotations
 
 import argparse
+import ctypes
 import difflib
 import gc
 import hashlib
 import html
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
 import tracemalloc
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Callable
 from urllib.parse import parse_qs, urlsplit
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -60,7 +70,24 @@ def mw_diff(old: str, new: str) -> str:
         inner = "<br/>" if text == "" else f"<div>{html.escape(text)}</div>"
         return f'<td class="diff-marker"></td><td class="diff-{kind} diff-side-{side}">{inner}</td>'
 
-    for group in difflib.SequenceMatcher(None, a, b, autojunk=False).get_grouped_opcodes(2):
+    # An edit changes a few adjacent lines: match the common head and tail
+    # first, so difflib only sees the middle (whole-page difflib costs 0.3 s
+    # an edit and would be most of the soak's time).
+    head = 0
+    while head < min(len(a), len(b)) and a[head] == b[head]:
+        head += 1
+    tail = 0
+    while tail < min(len(a), len(b)) - head and a[-1 - tail] == b[-1 - tail]:
+        tail += 1
+    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    mid = difflib.SequenceMatcher(None, a[head:len(a) - tail], b[head:len(b) - tail], autojunk=False)
+    ops = [("equal", 0, head, 0, head)] if head else []
+    ops += [(t, i1 + head, i2 + head, j1 + head, j2 + head) for t, i1, i2, j1, j2 in mid.get_opcodes()
+            if not (t == "equal" and i1 == i2)]
+    if tail:
+        ops.append(("equal", len(a) - tail, len(a), len(b) - tail, len(b)))
+    matcher.get_opcodes = lambda: ops  # get_grouped_opcodes reads these
+    for group in matcher.get_grouped_opcodes(2):
         i1, j1 = group[0][1], group[0][3]
         rows.append(f'<tr><td colspan="2" class="diff-lineno" id="mw-diff-left-l{i1 + 1}">Line {i1 + 1}:</td>'
                     f'\n<td colspan="2" class="diff-lineno">Line {j1 + 1}:</td></tr>')
@@ -143,21 +170,135 @@ def rss_kib() -> int:
     return 0
 
 
+def cache_sizes() -> str:
+    """Entries in each cache of the bot, to see which one is still filling."""
+    from OTRSHelp import markup, parser, signatures
+    sec = parser.section_cache_info()
+    return (f"sections {sec.currsize}/{sec.maxsize} ({parser._SECTIONS._chars / 1e6:.1f} M chars), "
+            f"trees {markup._tree.cache_info().currsize}, "
+            f"template calls {markup.template_call.cache_info().currsize}, "
+            f"user links {signatures.user_from_link_target.cache_info().currsize}")
+
+
+def _sqlite_memory() -> Callable[[], int]:
+    """SQLite's own heap (page caches, statements): not Python objects, so
+    tracemalloc never sees it."""
+    try:
+        lib = ctypes.CDLL("libsqlite3.so.0")  # the library _sqlite3 is linked with
+        lib.sqlite3_memory_used.restype = ctypes.c_int64
+        return lambda: int(lib.sqlite3_memory_used())
+    except OSError:
+        return lambda: -1
+
+
+sqlite_memory = _sqlite_memory()
+
+
+def sweep_section_cache() -> None:
+    """The change this benchmark recommends for parser.py, tried from
+    outside: after each page is parsed, the section cache keeps only the
+    sections that page had (the next revision shares all but the edited
+    ones), whatever the page's size; the entry and character bounds stay
+    as a ceiling for a vandal's page."""
+    from OTRSHelp import parser, tracker
+
+    class Swept(parser._SectionCache):
+        def __init__(self) -> None:
+            super().__init__()
+            self.used: set[tuple] = set()
+
+        def parse(self, applicant, via_link, anchor, heading, body):  # type: ignore[override]
+            with self._lock:
+                self.used.add((applicant, via_link, anchor, heading, body))
+            return super().parse(applicant, via_link, anchor, heading, body)
+
+        def page_done(self) -> None:
+            with self._lock:
+                for key in [k for k in self._data if k not in self.used]:
+                    del self._data[key]
+                    self._chars -= len(key[4])
+                self.used = set()
+
+    cache = Swept()
+    parser._SECTIONS = cache
+    parse_page = tracker.parse_page
+
+    def parse_and_sweep(text: str):
+        try:
+            return parse_page(text)
+        finally:
+            cache.page_done()
+
+    tracker.parse_page = parse_and_sweep
+
+
+def slope(marks: list[tuple[int, int]]) -> float:
+    """Least-squares slope of RSS in KiB per 1,000 polls: one noisy
+    checkpoint does not decide it, as it would with first-to-last."""
+    n = len(marks)
+    mx = sum(x for x, _ in marks) / n
+    my = sum(y for _, y in marks) / n
+    var = sum((x - mx) ** 2 for x, _ in marks)
+    return 1000 * sum((x - mx) * (y - my) for x, y in marks) / var if var else 0.0
+
+
+_NOT_THE_BOT = [tracemalloc.Filter(False, tracemalloc.__file__),
+                tracemalloc.Filter(False, __file__),  # the recorded wiki's history
+                tracemalloc.Filter(False, os.path.abspath(__file__))]
+
+
+def top_growers(snap0: tracemalloc.Snapshot, count: int = 8) -> list[str]:
+    """The allocation sites that grew most since ``snap0`` (the bot's code
+    and libraries; this script's recorded wiki left out)."""
+    snap = tracemalloc.take_snapshot().filter_traces(_NOT_THE_BOT)
+    stats = sorted(snap.compare_to(snap0.filter_traces(_NOT_THE_BOT), "lineno"),
+                   key=lambda st: st.size_diff, reverse=True)
+    total = sum(st.size_diff for st in stats)
+    out = [f"    traced Python memory since warm-up: {total / 1024:+.1f} KiB; top growers:"]
+    for stat in stats[:count]:
+        frame = stat.traceback[0]
+        name = frame.filename
+        name = os.path.relpath(name, ROOT) if name.startswith(ROOT) else "/".join(Path(name).parts[-2:])
+        out.append(f"    {stat.size_diff / 1024:+8.1f} KiB {stat.count_diff:+7d} blocks  {name}:{frame.lineno}")
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--polls", type=int, default=10_000)
     ap.add_argument("--edits", type=int, default=1_000)
     ap.add_argument("--apps", type=int, default=300)
-    ap.add_argument("--warmup", type=int, default=1_000, help="polls before the baseline")
-    ap.add_argument("--no-tracemalloc", action="store_true")
+    ap.add_argument("--warmup", type=int, default=2_000, help="polls before the baseline")
+    ap.add_argument("--no-tracemalloc", action="store_true", help="skip the second pass")
+    ap.add_argument("--trace", action="store_true", help="be the second pass (tracemalloc)")
+    ap.add_argument("--section-cache", metavar="N,CHARS|sweep",
+                    help="bounds for parser.py's section cache (default: its own), or 'sweep': "
+                         "keep only the sections of the last page parsed")
     args = ap.parse_args()
     every = max(1, args.polls // max(1, args.edits))
+    if args.section_cache == "sweep":
+        sweep_section_cache()
+    elif args.section_cache:
+        from OTRSHelp import parser
+        n, _, chars = args.section_cache.partition(",")
+        parser._SECTIONS.maxsize = int(n)
+        if chars:
+            parser._SECTIONS.maxchars = int(chars)
 
     wiki = RecordedWiki()
-    page = Page([App(f"Applicant {i:03d}", at(i)) for i in range(args.apps)])
-    for i, app in enumerate(page.apps):
+    # The page keeps its size, so what grows is the bot, not the data: each
+    # application has 3 votes and 3 comments; an edit adds a comment and
+    # takes out the oldest of that application; every 50th edit archives
+    # the oldest application and opens a new one like it.
+    def new_app(name: str, minute: int) -> App:
+        app = App(name, at(minute))
         for c in range(3):
-            app.lines.append(f"*{{{{support}}}} Helpful. {sig(f'Voter {c}', at(1000 + i * 5 + c))}")
+            app.lines.append(f"*{{{{support}}}} Helpful. {sig(f'Voter {c}', at(minute + 1 + c))}")
+        for c in range(3):
+            app.lines.append(f"*{{{{comment}}}} Seen at the help desk. {sig(f'Editor {c}', at(minute + 4 + c))}")
+        return app
+
+    page = Page([new_app(f"Applicant {i:03d}", i * 10) for i in range(args.apps)])
     wiki.save(page.text(), "Creator")
     session = requests.Session()
     session.mount("http://", wiki)
@@ -168,24 +309,27 @@ def main() -> int:
         client = WikiClient(API, contact="otrshelp-bench@example.org", session=session)
         watcher = Watcher(client, Tracker(store), store, TITLE, API)
         links = Links.from_api(API, TITLE)
-        print(f"{args.polls} polls, {args.edits} edits (one every {every} polls), "
-              f"{args.apps} applications, SQLite at {db}", flush=True)
+        print(f"{'tracemalloc pass' if args.trace else 'RSS pass'}: {args.polls} polls, {args.edits} edits "
+              f"(one every {every} polls), {args.apps} applications, warm-up {args.warmup} polls", flush=True)
         base_rss = None
         snap0 = None
         marks: list[tuple[int, int]] = []
         edits = lines = 0
+        if args.trace:
+            # traced from the start: an entry that replaces one made before
+            # tracing began would otherwise count as growth
+            tracemalloc.start(1)
         started = time.monotonic()
         for n in range(1, args.polls + 1):
             if n % every == 0 and edits < args.edits:
                 edits += 1
                 app = page.apps[(edits * 37) % len(page.apps)]
                 if edits % 50 == 0:  # the page's life: new applications, old ones archived
-                    page.apps.append(App(f"Newcomer {edits}", at(5000 + edits)))
+                    page.apps.append(new_app(f"Newcomer {edits}", 5000 + edits * 10))
                     page.apps.pop(0)
                 else:
-                    app.lines.append(f"*{{{{comment}}}} Note {edits}. {sig(f'Editor {edits % 40}', at(9000 + edits))}")
-                    if len(app.lines) > 12:
-                        del app.lines[3]
+                    app.lines.append(f"*{{{{comment}}}} Note {edits}. {sig(f'Editor {edits % 40}', at(90000 + edits))}")
+                    del app.lines[3]
                 wiki.save(page.text(), f"Editor {edits % 40}")
             result = watcher.poll()
             if result.error:
@@ -199,32 +343,34 @@ def main() -> int:
             if n == args.warmup:
                 gc.collect()
                 base_rss = rss_kib()
-                if not args.no_tracemalloc:
-                    tracemalloc.start(1)
+                if args.trace:
                     snap0 = tracemalloc.take_snapshot()
             if n % 1000 == 0:
                 gc.collect()
                 rss = rss_kib()
                 wal = Path(str(db) + "-wal")
-                print(f"poll {n:>6}: edits {edits:>5}, lines {lines:>5}, RSS {rss / 1024:6.1f} MiB"
-                      f"{'' if base_rss is None else f' ({(rss - base_rss) / 1024:+.2f} MiB since warm-up)'}, "
+                since = "" if base_rss is None else f" ({(rss - base_rss) / 1024:+.2f} since warm-up)"
+                print(f"poll {n:>6}: edits {edits:>5}, lines {lines:>5}, RSS {rss / 1024:6.1f} MiB{since}, "
                       f"db {db.stat().st_size / 1024:.0f} KiB, wal {wal.stat().st_size / 1024 if wal.exists() else 0:.0f} KiB, "
                       f"{time.monotonic() - started:.0f} s", flush=True)
+                print(f"    caches: {cache_sizes()}; Python blocks {sys.getallocatedblocks():,}, "
+                      f"SQLite heap {sqlite_memory() / 1024:.0f} KiB", flush=True)
                 if base_rss is not None:
                     marks.append((n, rss))
                 if snap0 is not None and n > args.warmup:
-                    snap = tracemalloc.take_snapshot()
-                    top = snap.compare_to(snap0, "lineno")[:5]
-                    for stat in top:
-                        frame = stat.traceback[0]
-                        print(f"    {stat.size_diff / 1024:+8.1f} KiB {stat.count_diff:+6d} blocks  "
-                              f"{os.path.relpath(frame.filename, ROOT)}:{frame.lineno}")
+                    print("\n".join(top_growers(snap0)), flush=True)
         store.close()
-    if len(marks) >= 2:
+    if not args.trace and len(marks) >= 2:
         (n0, r0), (n1, r1) = marks[0], marks[-1]
-        slope = (r1 - r0) / ((n1 - n0) / 1000)
-        print(f"RSS after warm-up: {r0 / 1024:.1f} -> {r1 / 1024:.1f} MiB over {n1 - n0} polls: "
-              f"{slope:+.1f} KiB per 1,000 polls; watcher texts {watcher.texts.stats}")
+        print(f"RSS after warm-up: {r0 / 1024:.1f} -> {r1 / 1024:.1f} MiB over {n1 - n0} polls "
+              f"({(n1 - n0) // every} edits); slope {slope(marks):+.1f} KiB per 1,000 polls; "
+              f"texts {watcher.texts.stats}", flush=True)
+    if not args.trace and not args.no_tracemalloc:
+        cmd = [sys.executable, os.path.abspath(__file__), "--trace", "--polls", str(args.polls),
+               "--edits", str(args.edits), "--apps", str(args.apps), "--warmup", str(args.warmup)]
+        if args.section_cache:
+            cmd += ["--section-cache", args.section_cache]
+        return subprocess.call(cmd)
     return 0
 
 
