@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from botprocess import FaultyProxy, Scene, StreamServer, now_min, recentchange, wait_until
+from botprocess import FaultyProxy, Scene, StreamServer, now_min, recentchange, unannounced, wait_until
 from pagebuilder import App, sig
 from realservers import IrcPerson
 
@@ -73,6 +73,10 @@ def test_sigkill_between_edits_repeats_nothing_and_misses_nothing(scene):
     scene.page.app("Bob").lines.append(f"*{{{{s}}}} Yes. {sig('Supporter One', t)}")
     scene.edit("Supporter One")
     scene.wait_line("supports")
+    # between edits: the line's receipt is in (killed while a line is still
+    # in flight, the bot sends it again rather than lose it)
+    db = f"sqlite:///{scene.home / 'data' / 'otrshelp.sqlite3'}"
+    wait_until(lambda: unannounced(db) == 0, 30, "the receipt of the line", scene.bot.log)
     scene.bot.kill(signal.SIGKILL)
     # two edits while the bot is dead
     scene.page.app("Bob").lines.append(f"*{{{{o}}}} No. {sig('Opposer', t)}")
