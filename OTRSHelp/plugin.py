@@ -107,6 +107,7 @@ class OTRSHelp(callbacks.Plugin):
         self._queued = 0
         self._lines_left: dict[int, int] = {}
         self._confirmed: set[int] = set()  # received, not yet written to the store
+        self._flush_lock = threading.Lock()
         self._down: dict[str, str] = {}
         # nicks that asked for something private, and when a nick left
         self._monitored: dict[str, float] = {}
@@ -399,22 +400,34 @@ class OTRSHelp(callbacks.Plugin):
                 self._lines_left.pop(i, None)
                 self._in_flight.discard(i)
                 self._confirmed.add(i)
-        self._flush_receipts()
+        # written off the main loop: a database that is away must not hold
+        # up the IRC connection (the poller retries at every poll as well)
+        if world.testing:
+            self._flush_receipts()
+        else:
+            threading.Thread(target=self._flush_receipts, name="OTRSHelp receipts", daemon=True).start()
 
     def _flush_receipts(self) -> None:
         """Write the receipts; while the store is away they wait here (and
-        their events are not sent again), and go in when it is back."""
-        with self._announce_lock:
-            ids = sorted(self._confirmed)
-        if not ids:
+        their events are not sent again), and go in when it is back. One
+        writer at a time, which also writes what arrives while it writes."""
+        if not self._flush_lock.acquire(blocking=False):
             return
         try:
-            self.store.mark_announced(ids)
-        except Exception as e:
-            self._trouble("the database", e)
-            return
-        with self._announce_lock:
-            self._confirmed.difference_update(ids)
+            while True:  # until no receipt is waiting (more may come meanwhile)
+                with self._announce_lock:
+                    ids = sorted(self._confirmed)
+                if not ids:
+                    return
+                try:
+                    self.store.mark_announced(ids)
+                except Exception as e:
+                    self._trouble("the database", e)
+                    return
+                with self._announce_lock:
+                    self._confirmed.difference_update(ids)
+        finally:
+            self._flush_lock.release()
 
     def reset(self):
         """Reconnecting: lines without a receipt go again; received ones not."""
