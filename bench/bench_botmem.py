@@ -34,7 +34,7 @@ sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 
 from botprocess import Scene, now_min, wait_until  # noqa: E402
-from pagebuilder import App, Page, at, sig  # noqa: E402
+from pagebuilder import big_page, sig  # noqa: E402
 from realservers import IrcServer, MediaWikiServer  # noqa: E402
 
 # Each step imports everything of the steps before it, then its own.
@@ -85,15 +85,6 @@ def import_costs() -> None:
         delta = "" if prev is None else f" ({(rss - prev) / 1024:+.1f})"
         print(f"  {name:<45} {rss / 1024:6.1f} MiB{delta}", flush=True)
         prev = rss
-
-
-def big_page(n_apps: int, comments: int) -> Page:
-    page = Page([App(f"Applicant {i:03d}", at(i)) for i in range(n_apps)])
-    for i, app in enumerate(page.apps):
-        for c in range(comments):
-            app.lines.append(f"*{{{{support}}}} A careful and helpful editor, seen them at the "
-                             f"help desk often. {sig(f'Voter {c}', at(1000 + i * 10 + c))}")
-    return page
 
 
 def main() -> int:

@@ -30,7 +30,6 @@ import argparse
 import gzip
 import os
 import random
-import resource
 import signal
 import statistics
 import sys
@@ -48,7 +47,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests"))
 
 import requests  # noqa: E402
 
-from pagebuilder import App, Page, at, sig  # noqa: E402
+from pagebuilder import App, at, big_page, sig  # noqa: E402
 from realservers import MediaWikiServer  # noqa: E402
 
 from OTRSHelp.pacing import Pacing  # noqa: E402
@@ -136,15 +135,6 @@ def rss_mib() -> float:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
     return float("nan")
-
-
-def big_page(n_apps: int, comments: int) -> Page:
-    page = Page([App(f"Applicant {i:03d}", at(i)) for i in range(n_apps)])
-    for i, app in enumerate(page.apps):
-        for c in range(comments):
-            app.lines.append(f"*{{{{support}}}} A careful and helpful editor, seen them at the "
-                             f"help desk often. {sig(f'Voter {c}', at(1000 + i * 10 + c))}")
-    return page
 
 
 class Poller:

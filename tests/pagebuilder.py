@@ -91,3 +91,14 @@ def days_ago(days: float) -> datetime:
     """A time *days* before now, to the minute (signatures have no seconds)."""
     now = datetime.now(timezone.utc).replace(second=0, microsecond=0)
     return now - timedelta(days=days)
+
+
+def big_page(n_apps: int, comments: int) -> Page:
+    """A busy page for the benchmarks: *n_apps* applications with
+    *comments* signed supports each."""
+    page = Page([App(f"Applicant {i:03d}", at(i)) for i in range(n_apps)])
+    for i, app in enumerate(page.apps):
+        for c in range(comments):
+            app.lines.append(f"*{{{{support}}}} A careful and helpful editor, seen them at the "
+                             f"help desk often. {sig(f'Voter {c}', at(1000 + i * 10 + c))}")
+    return page
