@@ -2,7 +2,8 @@
 """Does memory stay flat over months of polls and edits?
 
 Drives the watcher, tracker, store (SQLite file) and announcer in-process
-through N polls and M edits of a 300-application page, against recorded
+through N polls and M edits of a 300-application page (and, at each poll,
+one chat line from a new person through the FAQ's channel path), against recorded
 MediaWiki behaviour: a requests transport adapter answers the Action API
 calls the bot makes (prop=info, the history listing, action=compare with
 MediaWiki's diff table, texts by revision id) from an in-memory history,
@@ -51,6 +52,12 @@ from requests.adapters import BaseAdapter  # noqa: E402
 from pagebuilder import App, Page, at, sig  # noqa: E402
 
 from OTRSHelp.announce import DEFAULT_FORMATS, Links, lines_for  # noqa: E402
+from OTRSHelp.faq import KnowledgeBase  # noqa: E402
+from OTRSHelp.listener import ChannelMemory  # noqa: E402
+
+CHAT = ["how do I apply to the VRT?", "is there an age limit?", "lol brb coffee",
+        "wie lange dauert die Bewerbung?", "hoe solliciteer ik?", "thanks, that helped",
+        "i applied 2 weeks ago, nobody answered", "which queues are there?"]
 from OTRSHelp.store import Store  # noqa: E402
 from OTRSHelp.tracker import Tracker  # noqa: E402
 from OTRSHelp.watcher import Watcher  # noqa: E402
@@ -314,7 +321,9 @@ def main() -> int:
         base_rss = None
         snap0 = None
         marks: list[tuple[int, int]] = []
-        edits = lines = 0
+        edits = lines = questions = 0
+        kb = KnowledgeBase.load()
+        memory = ChannelMemory()
         if args.trace:
             # traced from the start: an entry that replaces one made before
             # tracing began would otherwise count as growth
@@ -331,6 +340,16 @@ def main() -> int:
                     app.lines.append(f"*{{{{comment}}}} Note {edits}. {sig(f'Editor {edits % 40}', at(90000 + edits))}")
                     del app.lines[3]
                 wiki.save(page.text(), f"Editor {edits % 40}")
+            # chat in the channel meanwhile: a question or a chatter line a
+            # poll, from ever new people, through the bot's channel path
+            line = CHAT[n % len(CHAT)]
+            asker = f"newcomer{n}"
+            memory.heard("libera", "#vrt", asker, line, kb.speaks_to)
+            decision = kb.decide(line, False)
+            if decision.match is not None:
+                memory.claim_answer("libera", "#vrt", asker, decision.match.topic,
+                                    decision.match.lang, float(n), 900.0)
+                questions += 1
             result = watcher.poll()
             if result.error:
                 print("poll error:", result.error)
@@ -350,7 +369,7 @@ def main() -> int:
                 rss = rss_kib()
                 wal = Path(str(db) + "-wal")
                 since = "" if base_rss is None else f" ({(rss - base_rss) / 1024:+.2f} since warm-up)"
-                print(f"poll {n:>6}: edits {edits:>5}, lines {lines:>5}, RSS {rss / 1024:6.1f} MiB{since}, "
+                print(f"poll {n:>6}: edits {edits:>5}, lines {lines:>5}, questions {questions:>5}, RSS {rss / 1024:6.1f} MiB{since}, "
                       f"db {db.stat().st_size / 1024:.0f} KiB, wal {wal.stat().st_size / 1024 if wal.exists() else 0:.0f} KiB, "
                       f"{time.monotonic() - started:.0f} s", flush=True)
                 print(f"    caches: {cache_sizes()}; Python blocks {sys.getallocatedblocks():,}, "
