@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import re
 import sys
@@ -396,6 +397,39 @@ def _unsaved(cls: type) -> type:
     return Unsaved
 
 
+class ConnectionRetries(logging.Filter):
+    """Limnoria logs three lines at every attempt to reach an IRC server that
+    does not answer; the operator needs one: what failed and how often it
+    is tried again, then one when it answers."""
+
+    def __init__(self, server: str, max_wait: int) -> None:
+        super().__init__()
+        self.server, self.max_wait = server, max_wait
+        self.failing = False
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = str(record.msg)  # Limnoria's own records may carry spare args
+        if text.startswith("Error connecting to "):
+            try:
+                text = record.getMessage()
+            except (TypeError, ValueError):
+                pass
+            if self.failing:
+                return False
+            self.failing = True
+            reason = text.split(": ", 1)[-1]
+            record.msg, record.args = (
+                "cannot reach the IRC server %s (%s); trying again every 10 s or so, at most every "
+                "%s s, until it answers", (self.server, reason, self.max_wait))
+            return True
+        if self.failing and text.startswith(("Connecting to ", "Reconnecting to ")):
+            return False
+        if self.failing and " has version " in text:
+            self.failing = False
+            record.msg, record.args = "the IRC server %s answers again", (self.server,)
+        return True
+
+
 def run_bot(st: Settings, conf_file: Path) -> int:
     """Start Limnoria on the registry prepare_home wrote; returns on exit."""
     if st.db:
@@ -409,6 +443,9 @@ def run_bot(st: Settings, conf_file: Path) -> int:
 
     def open_registry(filename: str, *args, **kwargs):
         result = original_open(filename, *args, **kwargs)
+        import supybot.log  # after the registry, as Limnoria itself does
+
+        supybot.log._logger.addFilter(ConnectionRetries(f"{st.server}:{st.port}", 120))
         if st.sasl_password:
             import supybot.conf as conf
 

@@ -610,3 +610,30 @@ def test_values_changed_from_irc_survive_a_restart(tmp_path: Path, keep_umask) -
     assert "supybot.nick: OTRSHelp" in lines  # the environment wins
     # and again after another restart with no change
     assert "supybot.plugins.OTRSHelp.answerDelay: 2" in prepare_home(st).read_text(encoding="utf-8").splitlines()
+
+
+def test_an_unreachable_irc_server_is_one_line_then_one_when_it_answers() -> None:
+    import logging
+
+    f = run_bot.ConnectionRetries("irc.libera.chat:6697", 120)
+
+    def rec(msg: str, *args) -> logging.LogRecord:
+        return logging.LogRecord("supybot", logging.INFO, __file__, 1, msg, args, None)
+
+    shown = []
+    for _ in range(3):  # three failed attempts, three lines each from Limnoria
+        for r in (rec("Connecting to %s:%s.", "irc.libera.chat", 6697, ""),
+                  rec("Error connecting to %s: %s", "irc.libera.chat:6697", "ConnectionRefusedError"),
+                  rec("Reconnecting to %s at %s.", "libera", "later")):
+            if f.filter(r):
+                try:
+                    shown.append(r.getMessage())
+                except TypeError:  # Limnoria's spare argument: its logger copes
+                    shown.append(r.msg)
+    ok = rec("Server %s has version %s", "irc.libera.chat", "solanum")
+    assert f.filter(ok)
+    shown.append(ok.getMessage())
+    assert shown[0] == "Connecting to %s:%s."
+    assert shown[1].startswith("cannot reach the IRC server irc.libera.chat:6697 (ConnectionRefusedError)")
+    assert "at most every 120 s" in shown[1]
+    assert shown[2:] == ["the IRC server irc.libera.chat:6697 answers again"]
