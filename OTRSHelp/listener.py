@@ -52,6 +52,20 @@ class Pending:
     cancelled: str | None = None
 
 
+REMEMBERED = 5000  # answers (and hints) remembered at most, per kind
+
+
+def _forget_old(times: dict, now: float, cooldown: float) -> None:
+    """Past the cooldown an entry means nothing: drop those once there are
+    a few hundred, and the oldest beyond REMEMBERED whatever their age."""
+    if len(times) > 500:
+        for k in [k for k, t in times.items() if now - t >= cooldown]:
+            del times[k]
+    if len(times) > REMEMBERED:
+        for k, _ in sorted(times.items(), key=lambda kv: kv[1])[:len(times) - REMEMBERED]:
+            del times[k]
+
+
 class ChannelMemory:
     """Pending answers and the answers given, per channel and asker.
 
@@ -123,9 +137,7 @@ class ChannelMemory:
             if now - self._answered.get(key, float("-inf")) < cooldown:
                 return False
             self._answered[key] = now
-            if len(self._answered) > 5000:  # forget the oldest; a person asks a few times a day
-                for k, _ in sorted(self._answered.items(), key=lambda kv: kv[1])[:1000]:
-                    del self._answered[k]
+            _forget_old(self._answered, now, cooldown)
             return True
 
     def claim_hint(self, network: str, channel: str, asker: str, now: float, cooldown: float) -> bool:
@@ -136,7 +148,5 @@ class ChannelMemory:
             if now - self._hinted.get(key, float("-inf")) < cooldown:
                 return False
             self._hinted[key] = now
-            if len(self._hinted) > 5000:  # bounded like the answers above
-                for k, _ in sorted(self._hinted.items(), key=lambda kv: kv[1])[:1000]:
-                    del self._hinted[k]
+            _forget_old(self._hinted, now, cooldown)
             return True

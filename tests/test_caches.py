@@ -169,3 +169,11 @@ def test_hints_remembered_are_bounded():
         assert memory.claim_hint("libera", "#c", f"person{i}", now=float(i), cooldown=900)
     assert len(memory._hinted) <= 5000
     assert not memory.claim_hint("libera", "#c", "person5999", now=6000.0, cooldown=900)  # kept: recent
+
+
+def test_answers_past_their_cooldown_are_forgotten_early():
+    memory = ChannelMemory()
+    for i in range(5001):  # one new asker a second, cooldown 15 minutes
+        memory.claim_answer("libera", "#vrt", f"asker{i}", "apply", "en", now=float(i), cooldown=900)
+    assert len(memory._answered) <= 900 + 500
+    assert not memory.claim_answer("libera", "#vrt", "asker4999", "apply", "en", now=5001.0, cooldown=900)
