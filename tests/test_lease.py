@@ -140,6 +140,7 @@ def test_standby_takes_over_within_two_polls_when_the_holder_is_killed(db_url):
         if holder.poll() is None:
             holder.kill()
             holder.wait()
+        holder.stdout.close()
 
 
 def test_database_away_reads_as_not_held():
