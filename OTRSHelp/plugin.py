@@ -30,6 +30,7 @@ from . import admin as admin_view
 from .announce import DEFAULT_FORMATS, Links, lines_for
 from .eventstream import wiki_id
 from .faq import KnowledgeBase, Override
+from .heap import steady_large_blocks
 from .listener import ChannelMemory, Pending, looks_like_bot
 from .names import irc_safe, no_ping, normalize_username
 from .pacing import Pacing
@@ -44,6 +45,7 @@ from .wikiclient import WikiClient, WikiError
 EVENT_IDS_TAG = "otrshelp_event_ids"
 PRIVATE_TAG = "otrshelp_private"
 WATCH_SECONDS = 600  # how long a nick that asked for something private is watched
+HOUSEKEEPING_SECONDS = 600
 PENDING_LINES = 15
 MARK_KINDS = {"email": "email", "approved": "decision", "declined": "decision",
               "onhold": "decision", "on-hold": "decision", "withdrawn": "decision"}
@@ -71,6 +73,20 @@ def _vrt_admin(irc, msg, args, state) -> None:
 commands.addConverter("vrtAdmin", _vrt_admin)
 
 
+def forget_absent_nicks(state, own_nick: str) -> int:
+    """Drop from Limnoria's ``nicksToHostmasks`` and ``nicksToAccounts``
+    the nicks in none of the state's channels; how many were dropped."""
+    present = ircutils.IrcSet([own_nick])
+    for channel in state.channels.values():
+        present.update(channel.users)
+    dropped = 0
+    for table in (state.nicksToHostmasks, state.nicksToAccounts):
+        for nick in [n for n in table if n not in present]:
+            del table[nick]
+            dropped += 1
+    return dropped
+
+
 class OTRSHelp(callbacks.Plugin):
     """Helps people who want to join Wikimedia's Volunteer Response Team (VRT,
     formerly OTRS): answers their questions (try "faq" and "apply"),
@@ -83,6 +99,7 @@ class OTRSHelp(callbacks.Plugin):
     def __init__(self, irc):
         self.__parent = super(OTRSHelp, self)
         self.__parent.__init__(irc)
+        steady_large_blocks()  # months of page texts must not creep (heap.py)
         self._lock = threading.RLock()
         self._announce_lock = threading.Lock()
         self._in_flight: set[int] = set()
@@ -140,6 +157,8 @@ class OTRSHelp(callbacks.Plugin):
         if hours > 0:
             schedule.addPeriodicEvent(self._stale_digest, hours * 3600,
                                       name="OTRSHelp.staleDigest", now=False)
+        schedule.addPeriodicEvent(self._housekeeping, HOUSEKEEPING_SECONDS,
+                                  name="OTRSHelp.housekeeping", now=False)
         self._start_stream()
         self._start_poll()
 
@@ -148,7 +167,7 @@ class OTRSHelp(callbacks.Plugin):
         self._wake.set()
         if self.client is not None:
             self.client.stop.set()  # ends a retry wait at once
-        for name in ("OTRSHelp.poll", "OTRSHelp.staleDigest"):
+        for name in ("OTRSHelp.poll", "OTRSHelp.staleDigest", "OTRSHelp.housekeeping"):
             try:
                 schedule.removeEvent(name)
             except KeyError:
@@ -168,6 +187,18 @@ class OTRSHelp(callbacks.Plugin):
         self.lease.close()  # a standby takes over at its next poll
         self.store.close()
         self.__parent.die()
+
+    def _housekeeping(self) -> None:
+        """Every ten minutes, on the main loop (Limnoria's state is not
+        locked): forget the nicks Limnoria keeps that share no channel
+        with the bot. Limnoria remembers the hostmask and account of every
+        nick it hears from and forgets them only on a QUIT it sees; a
+        visitor who parts, or writes privately from outside the channel,
+        stays for good: months of visitors to a help channel. Nothing here
+        uses those entries (access reads the account tag of each message),
+        and the next message from such a nick brings its entry back."""
+        for irc in list(world.ircs):
+            forget_absent_nicks(irc.state, irc.nick)
 
     def _components(self) -> Watcher:
         """Wiki client, tracker and watcher for the configured wiki and

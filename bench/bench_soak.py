@@ -3,7 +3,8 @@
 
 Drives the watcher, tracker, store (SQLite file) and announcer in-process
 through N polls and M edits of a 300-application page (and, at each poll,
-one chat line from a new person through the FAQ's channel path), against recorded
+one chat line from a new person through the FAQ's channel path; that person
+joins a channel of 150, whose nicks the announcements de-ping), against recorded
 MediaWiki behaviour: a requests transport adapter answers the Action API
 calls the bot makes (prop=info, the history listing, action=compare with
 MediaWiki's diff table, texts by revision id) from an in-memory history,
@@ -11,14 +12,17 @@ so nothing but this process spends CPU.
 
 Two passes, because tracemalloc slows every allocation and holds a
 traceback per block: the first measures resident memory alone (every
-1,000 polls: RSS, the bot's cache sizes, the SQLite files; at the end the
-least-squares slope after warm-up); the second, in a child process, runs
+1,000 polls: RSS, the bot's cache sizes, the SQLite files, glibc's count of
+the C heap in use and free-but-kept; at the end the least-squares slope
+after warm-up); the second, in a child process, runs
 the same polls under tracemalloc and prints the top growers since warm-up
 at each checkpoint (snapshots only there).
 
 Run from the repository root: ``python bench/bench_soak.py`` (10,000 polls,
 1,000 edits, a few minutes); ``--polls``/``--edits`` for a shorter run,
-``--no-tracemalloc`` for the first pass alone, ``--section-cache N,CHARS``
+``--no-tracemalloc`` for the first pass alone, ``--glibc-default`` to
+leave out what OTRSHelp/heap.py does (and see why it is there),
+``--section-cache N,CHARS``
 to try other bounds of parser.py's section cache (``sweep``: the change
 recommended for it, see ``sweep_section_cache``).
 """
@@ -53,16 +57,16 @@ from pagebuilder import App, Page, at, sig  # noqa: E402
 
 from OTRSHelp.announce import DEFAULT_FORMATS, Links, lines_for  # noqa: E402
 from OTRSHelp.faq import KnowledgeBase  # noqa: E402
+from OTRSHelp.heap import steady_large_blocks  # noqa: E402
 from OTRSHelp.listener import ChannelMemory  # noqa: E402
-
-CHAT = ["how do I apply to the VRT?", "is there an age limit?", "lol brb coffee",
-        "wie lange dauert die Bewerbung?", "hoe solliciteer ik?", "thanks, that helped",
-        "i applied 2 weeks ago, nobody answered", "which queues are there?"]
 from OTRSHelp.store import Store  # noqa: E402
 from OTRSHelp.tracker import Tracker  # noqa: E402
 from OTRSHelp.watcher import Watcher  # noqa: E402
 from OTRSHelp.wikiclient import WikiClient  # noqa: E402
 
+CHAT = ["how do I apply to the VRT?", "is there an age limit?", "lol brb coffee",
+        "wie lange dauert die Bewerbung?", "hoe solliciteer ik?", "thanks, that helped",
+        "i applied 2 weeks ago, nobody answered", "which queues are there?"]
 API = "http://wiki.invalid/w/api.php"
 TITLE = "Volunteer Response Team/Volunteering"
 PAGEID = 4242
@@ -118,18 +122,25 @@ class RecordedWiki(BaseAdapter):
 
     def __init__(self) -> None:
         super().__init__()
-        self.revs: list[dict] = []
+        # The last KEPT revisions only: a history that grew with the soak
+        # would be this script's memory counted as the bot's (about 0.7 KiB
+        # an edit: the creeping figure of the first soaks with edits).
+        self.revs: dict[int, dict] = {}
+        self.last_revid = 0
         self.t0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+    KEPT = 50
 
     def save(self, text: str, user: str) -> None:
         text = text.rstrip()
-        revid = len(self.revs) + 1
-        self.revs.append({"revid": revid, "parentid": revid - 1, "user": user,
-                          "timestamp": (self.t0 + timedelta(minutes=revid)).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                          "comment": "", "size": len(text.encode()),
-                          "sha1": hashlib.sha1(text.encode()).hexdigest(), "text": text})
-        if len(self.revs) > 3:  # the history itself is not what we measure
-            self.revs[-4]["text"] = None
+        self.last_revid = revid = self.last_revid + 1
+        self.revs[revid] = {"revid": revid, "parentid": revid - 1, "user": user,
+                            "timestamp": (self.t0 + timedelta(minutes=revid)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                            "comment": "", "size": len(text.encode()),
+                            "sha1": hashlib.sha1(text.encode()).hexdigest(), "text": text}
+        self.revs.pop(revid - self.KEPT, None)
+        if revid - 3 in self.revs:  # texts of the last three revisions only
+            self.revs[revid - 3]["text"] = None
 
     def send(self, request, **kwargs):
         q = {k: v[-1] for k, v in parse_qs(urlsplit(request.url).query).items()}
@@ -149,20 +160,20 @@ class RecordedWiki(BaseAdapter):
         return {"query": {"pages": [{"pageid": PAGEID, "ns": 0, "title": TITLE, **extra}]}}
 
     def answer(self, q: dict) -> dict:
-        last = self.revs[-1]
+        last = self.revs[self.last_revid]
         if q.get("action") == "compare":
-            a, b = self.revs[int(q["fromrev"]) - 1], self.revs[int(q["torev"]) - 1]
+            a, b = self.revs[int(q["fromrev"])], self.revs[int(q["torev"])]
             return {"compare": {"body": mw_diff(a["text"], b["text"])}}
         if q.get("prop") == "info":
             return self.page(lastrevid=last["revid"], length=last["size"])
         if "revids" in q:
             wanted = {int(x) for x in q["revids"].split("|")}
             return self.page(revisions=[{"revid": r["revid"], "slots": {"main": {"content": r["text"]}}}
-                                        for r in self.revs if r["revid"] in wanted])
+                                        for r in self.revs.values() if r["revid"] in wanted])
         if "rvstartid" in q:
             start = int(q["rvstartid"])
             return self.page(revisions=[{k: v for k, v in r.items() if k != "text"}
-                                        for r in self.revs if r["revid"] >= start])
+                                        for r in self.revs.values() if r["revid"] >= start])
         r = last
         return self.page(revisions=[{"revid": r["revid"], "parentid": r["parentid"], "user": r["user"],
                                      "timestamp": r["timestamp"], "comment": "",
@@ -199,6 +210,30 @@ def _sqlite_memory() -> Callable[[], int]:
 
 
 sqlite_memory = _sqlite_memory()
+
+
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in
+                "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost".split()]
+
+
+def _malloc_stats() -> Callable[[], str]:
+    """glibc's own count of the C heap: what is in use (a leak below Python
+    shows here) apart from what is free but kept (fragmentation shows here)."""
+    try:
+        lib = ctypes.CDLL("libc.so.6")
+        lib.mallinfo2.restype = _MallInfo2
+    except (OSError, AttributeError):
+        return lambda: "malloc n/a"
+
+    def stats() -> str:
+        m = lib.mallinfo2()
+        return (f"malloc in use {(m.uordblks + m.hblkhd) / 1024:.0f} KiB, "
+                f"free in heap {m.fordblks / 1024:.0f} KiB (top {m.keepcost / 1024:.0f} KiB)")
+    return stats
+
+
+malloc_stats = _malloc_stats()
 
 
 def sweep_section_cache() -> None:
@@ -249,14 +284,14 @@ def slope(marks: list[tuple[int, int]]) -> float:
     return 1000 * sum((x - mx) * (y - my) for x, y in marks) / var if var else 0.0
 
 
-_NOT_THE_BOT = [tracemalloc.Filter(False, tracemalloc.__file__),
-                tracemalloc.Filter(False, __file__),  # the recorded wiki's history
-                tracemalloc.Filter(False, os.path.abspath(__file__))]
+# This script's own lines stay in: the recorded history is bounded, and a
+# string made here (a nick, a chat line) that the bot keeps is the bot's growth.
+_NOT_THE_BOT = [tracemalloc.Filter(False, tracemalloc.__file__)]
 
 
 def top_growers(snap0: tracemalloc.Snapshot, count: int = 8) -> list[str]:
     """The allocation sites that grew most since ``snap0`` (the bot's code
-    and libraries; this script's recorded wiki left out)."""
+    and libraries, and what it keeps of this script's)."""
     snap = tracemalloc.take_snapshot().filter_traces(_NOT_THE_BOT)
     stats = sorted(snap.compare_to(snap0.filter_traces(_NOT_THE_BOT), "lineno"),
                    key=lambda st: st.size_diff, reverse=True)
@@ -276,6 +311,8 @@ def main() -> int:
     ap.add_argument("--edits", type=int, default=1_000)
     ap.add_argument("--apps", type=int, default=300)
     ap.add_argument("--warmup", type=int, default=2_000, help="polls before the baseline")
+    ap.add_argument("--glibc-default", action="store_true",
+                    help="leave malloc's mmap threshold dynamic (what the bot did before heap.py)")
     ap.add_argument("--no-tracemalloc", action="store_true", help="skip the second pass")
     ap.add_argument("--trace", action="store_true", help="be the second pass (tracemalloc)")
     ap.add_argument("--section-cache", metavar="N,CHARS|sweep",
@@ -283,6 +320,8 @@ def main() -> int:
                          "keep only the sections of the last page parsed")
     args = ap.parse_args()
     every = max(1, args.polls // max(1, args.edits))
+    if not args.glibc_default:
+        steady_large_blocks()  # as the plugin does when it loads
     if args.section_cache == "sweep":
         sweep_section_cache()
     elif args.section_cache:
@@ -324,6 +363,10 @@ def main() -> int:
         edits = lines = questions = 0
         kb = KnowledgeBase.load()
         memory = ChannelMemory()
+        # who is in the channel: 150 people, each chat line from someone who
+        # just joined in place of the one there longest (the excerpts of
+        # announcements must not ping any of them)
+        channel = [f"regular{i}" for i in range(150)]
         if args.trace:
             # traced from the start: an entry that replaces one made before
             # tracing began would otherwise count as growth
@@ -344,6 +387,7 @@ def main() -> int:
             # poll, from ever new people, through the bot's channel path
             line = CHAT[n % len(CHAT)]
             asker = f"newcomer{n}"
+            channel[n % len(channel)] = asker
             memory.heard("libera", "#vrt", asker, line, kb.speaks_to)
             decision = kb.decide(line, False)
             if decision.match is not None:
@@ -356,7 +400,7 @@ def main() -> int:
                 return 1
             pending = store.unannounced()
             if pending:
-                for _line, ids in lines_for(pending, links, DEFAULT_FORMATS, burst=6):
+                for _line, ids in lines_for(pending, links, DEFAULT_FORMATS, burst=6, nicks=tuple(channel)):
                     store.mark_announced(ids)
                     lines += 1
             if n == args.warmup:
@@ -373,7 +417,7 @@ def main() -> int:
                       f"db {db.stat().st_size / 1024:.0f} KiB, wal {wal.stat().st_size / 1024 if wal.exists() else 0:.0f} KiB, "
                       f"{time.monotonic() - started:.0f} s", flush=True)
                 print(f"    caches: {cache_sizes()}; Python blocks {sys.getallocatedblocks():,}, "
-                      f"SQLite heap {sqlite_memory() / 1024:.0f} KiB", flush=True)
+                      f"SQLite heap {sqlite_memory() / 1024:.0f} KiB; {malloc_stats()}", flush=True)
                 if base_rss is not None:
                     marks.append((n, rss))
                 if snap0 is not None and n > args.warmup:
@@ -389,6 +433,8 @@ def main() -> int:
                "--edits", str(args.edits), "--apps", str(args.apps), "--warmup", str(args.warmup)]
         if args.section_cache:
             cmd += ["--section-cache", args.section_cache]
+        if args.glibc_default:
+            cmd.append("--glibc-default")
         return subprocess.call(cmd)
     return 0
 
