@@ -11,10 +11,11 @@ of IRC libraries.
 from __future__ import annotations
 
 import itertools
-import re
 import threading
 from dataclasses import dataclass
 from typing import Callable, Iterable, Mapping
+
+from .names import mentions
 
 __all__ = ["ChannelMemory", "Pending", "looks_like_bot", "addresses"]
 
@@ -33,10 +34,9 @@ def looks_like_bot(nick: str, tags: Mapping[str, object] | None, known: Iterable
 
 def addresses(text: str, nick: str) -> bool:
     """Is the line said to ``nick`` ("nick: ...", "@nick", or the nick as a word)?"""
-    if not nick:
-        return False
-    return re.search(r"(?<![\w\-\[\]\\`^{}|])@?" + re.escape(nick) + r"(?![\w\-\[\]\\`^{}|])",
-                     text, re.IGNORECASE) is not None
+    # word by word, not a pattern made of the nick: every asker's pattern
+    # would stay in Python's ``re`` cache (names.py says how much that is)
+    return mentions(text, nick)
 
 
 @dataclass

@@ -128,13 +128,65 @@ def _break_at(text: str, positions: list[int]) -> str:
     return "".join(out)
 
 
-@lru_cache(maxsize=64)
-def _names_pattern(names: tuple[str, ...]) -> re.Pattern[str] | None:
-    words = sorted({n for n in names if len(n) >= 2}, key=len, reverse=True)
-    if not words:
-        return None
-    return re.compile(r"(?<![" + _NICK_CHARS + r"])(?:" + "|".join(map(re.escape, words))
-                      + r")(?![" + _NICK_CHARS + r"])", re.IGNORECASE)
+# One pattern for every name, not one per set of names: a pattern made of
+# the channel's nicks is ~23 KB compiled at 200 nicks, and each join or part
+# made a new one that Python's ``re`` cache kept (up to 512 of them: 10 MB
+# and more after a few busy days on Libera).
+_NICK_RUN = re.compile(r"[" + _NICK_CHARS + r"]+")
+_NICK_CHAR = re.compile(r"[" + _NICK_CHARS + r"]")
+
+
+def _lower(text: str) -> str:
+    """Lower case, one character for one, so positions stay valid."""
+    low = text.lower()
+    if len(low) == len(text):
+        return low
+    return "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
+
+
+@lru_cache(maxsize=8)  # the channel's nicks change between batches, not within one
+def _name_sets(names: tuple[str, ...]) -> tuple[frozenset[str], tuple[str, ...]]:
+    """The names to find, in lower case: those that are one nick-like word
+    (found by looking each word of the text up) and the others (with a
+    space, a dot...: found by searching the text for them)."""
+    words: set[str] = set()
+    for name in names:
+        name = irc_safe(name)
+        words.add(name)
+        words.update(w for w in name.split(" ") if len(w) >= 3)
+    single: set[str] = set()
+    other: set[str] = set()
+    for w in words:
+        if len(w) >= 2:
+            (single if _NICK_RUN.fullmatch(w) else other).add(_lower(w))
+    return frozenset(single), tuple(sorted(other, key=len, reverse=True))
+
+
+def _name_starts(text: str, single: frozenset[str], other: tuple[str, ...]) -> list[int]:
+    """Where a name starts in *text* as a whole word (no nick character
+    before or after it), in any case, as IRC clients match: *single* are
+    one nick-like word each, *other* the rest, all in ``_lower`` case."""
+    found = [m.start() for m in _NICK_RUN.finditer(text) if _lower(m.group()) in single]
+    if other:
+        low = _lower(text)
+        for name in other:
+            at = low.find(name)
+            while at != -1:
+                end = at + len(name)
+                if not (at and _NICK_CHAR.match(text, at - 1)) and not _NICK_CHAR.match(text, end):
+                    found.append(at)
+                at = low.find(name, at + 1)
+    return found
+
+
+def mentions(text: str, name: str) -> bool:
+    """Does *text* name *name* as a whole word, in any case?"""
+    if not name:
+        return False
+    low = _lower(name)
+    if _NICK_RUN.fullmatch(name):
+        return bool(_name_starts(text, frozenset([low]), ()))
+    return bool(_name_starts(text, frozenset(), (low,)))
 
 
 def deping(text: str, names: Iterable[str] = (), more: Iterable[str] = ()) -> str:
@@ -146,7 +198,7 @@ def deping(text: str, names: Iterable[str] = (), more: Iterable[str] = ()) -> st
     in any case, as IRC clients match them. Each word of a multi-word name
     is broken, since a nick may be any one of them. *more* are names that
     change from call to call (the applicant): kept apart from *names*, whose
-    pattern is compiled once for as long as the channel's nicks stay."""
+    word sets are made once for as long as the channel's nicks stay."""
     positions: list[int] = []
     for m in _AT_NAME.finditer(text):
         positions.append(m.end())
@@ -159,17 +211,6 @@ def deping(text: str, names: Iterable[str] = (), more: Iterable[str] = ()) -> st
         for w in re.finditer(r"\S{2,}", m.group(1)):
             positions.append(start + w.start())
     for group in (names, more):
-        pattern = _names_pattern(_words(tuple(group)))
-        if pattern is not None:
-            positions.extend(m.start() for m in pattern.finditer(text))
+        positions.extend(_name_starts(text, *_name_sets(tuple(group))))
     return _break_at(text, positions)
 
-
-@lru_cache(maxsize=64)
-def _words(names: tuple[str, ...]) -> tuple[str, ...]:
-    words: set[str] = set()
-    for name in names:
-        name = irc_safe(name)
-        words.add(name)
-        words.update(w for w in name.split(" ") if len(w) >= 3)
-    return tuple(sorted(words))

@@ -177,3 +177,38 @@ def test_answers_past_their_cooldown_are_forgotten_early():
         memory.claim_answer("libera", "#vrt", f"asker{i}", "apply", "en", now=float(i), cooldown=900)
     assert len(memory._answered) <= 900 + 500
     assert not memory.claim_answer("libera", "#vrt", "asker4999", "apply", "en", now=5001.0, cooldown=900)
+
+
+def test_channel_nicks_changing_all_day_keep_no_patterns():
+    """Each join or part changes the nicks an announcement must not ping;
+    a pattern compiled per set stayed in Python's ``re`` cache (~23 KB at
+    200 nicks, up to 512 of them). Now nothing per set is kept but a few."""
+    import random
+    import string
+    import tracemalloc
+
+    from OTRSHelp.names import deping
+
+    rng = random.Random(15)
+    nicks = ["".join(rng.choices(string.ascii_letters, k=rng.randint(4, 12))) for _ in range(200)]
+    line = "Alice votes support on Bob Example: fine by me, ask joiner5 or J.Doe"
+    deping(line, nicks, ("Bob Example",))  # warm
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for i in range(600):  # 600 channel changes, as many applicants
+            nicks[i % 200] = f"joiner{i}"
+            deping(line, tuple(nicks), (f"Applicant {i}", "J.Doe"))
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert grown < 400_000, f"{grown} bytes kept after 600 channel changes"
+
+
+def test_names_are_still_found_as_whole_words_in_any_case():
+    from OTRSHelp.names import ZWSP, deping
+
+    out = deping("so JOINER5 said j.doe and Al Smith; not Alicetown or xj.doe", ["joiner5", "Alice"],
+                 ("J.Doe", "Al Smith"))
+    assert "J" + ZWSP + "OINER5" in out and " j" + ZWSP + ".doe" in out and "A" + ZWSP + "l" in out
+    assert "Alicetown" in out and "xj.doe" in out

@@ -25,7 +25,8 @@ def test_bots_are_recognised(nick, tags, bot):
 @pytest.mark.parametrize("text,nick,yes", [
     ("newbie: add it at the bottom", "newbie", True), ("@newbie see the page", "newbie", True),
     ("ok Newbie, it's on meta", "newbie", True), ("newbies welcome", "newbie", False),
-    ("brb, coffee", "newbie", False),
+    ("brb, coffee", "newbie", False), ("[newbie] hi", "[newbie]", True), ("x[newbie]", "[newbie]", False),
+    ("a: b", "a", True), ("ask NEWBIE|away", "newbie|away", True), ("newbie|away: hi", "newbie", False),
 ])
 def test_addresses(text, nick, yes):
     assert addresses(text, nick) is yes
