@@ -206,6 +206,10 @@ def registry_lines(st: Settings, site_conf: Path | None = None) -> list[str]:
         # client whose backlog passes 8 KB (RecvQ exceeded)
         "supybot.protocols.irc.throttleTime": "1.1",
         "supybot.drivers.poll": "0.1",  # lines from the poller thread go out within 0.1 s
+        # Limnoria keeps the last N messages in and out (about 1.5 KB each,
+        # tags included) for plugins that look back (Seen, Misc.last): none
+        # here. 1,000 by default is 1.5 MB that fills over the first days.
+        "supybot.protocols.irc.maxHistoryLength": "100",
         "supybot.drivers.maxReconnectWait": "120",
         "supybot.log.stdout": "True",
         "supybot.log.stdout.colorized": "False",

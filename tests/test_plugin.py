@@ -377,3 +377,28 @@ class ReloadTestCase(ChannelPluginTestCase):
         assert sys.modules["OTRSHelp.faq"] is not before, "the domain code is reloaded too"
         self.assertRegexp("application Bob", "B\u200bob: open since")
         self.assertRegexp("faq how do I apply?", "volunteers-vrt")
+
+
+class NickMemoryTestCase(ChannelPluginTestCase):
+    """Limnoria keeps every nick it heard from until it sees that nick quit;
+    the housekeeping forgets those who share no channel with the bot."""
+    plugins = ("OTRSHelp",)
+    channel = "#wikimedia-vrtconnect"
+
+    def testVisitorsWhoLeftAreForgotten(self):
+        state = self.irc.state
+        for i in range(50):  # visitors who came, asked, and left without quitting
+            who = f"visitor{i}!~v@host{i}.example.org"
+            self.irc.feedMsg(ircmsgs.join(self.channel, prefix=who))
+            self.irc.feedMsg(ircmsgs.IrcMsg(f"@account=acct{i} :{who} PRIVMSG {self.channel} :hello"))
+            self.irc.feedMsg(ircmsgs.part(self.channel, prefix=who))
+        self.irc.feedMsg(ircmsgs.privmsg(self.nick, "hi", prefix="outsider!~o@elsewhere.example.org"))
+        self.irc.feedMsg(ircmsgs.join(self.channel, prefix="Stayer!~s@here.example.org"))
+        assert "visitor7" in state.nicksToHostmasks and "outsider" in state.nicksToHostmasks
+        plugin(self)._housekeeping()
+        assert not [n for n in state.nicksToHostmasks if n.startswith(("visitor", "outsider"))]
+        assert not [n for n in state.nicksToAccounts if n.startswith("visitor")]
+        assert state.nickToHostmask("stayer") == "Stayer!~s@here.example.org"
+        # the next message brings an entry back: nothing depends on the old one
+        self.irc.feedMsg(ircmsgs.privmsg(self.nick, "back", prefix="outsider!~o@elsewhere.example.org"))
+        assert state.nickToHostmask("outsider") == "outsider!~o@elsewhere.example.org"

@@ -637,3 +637,11 @@ def test_an_unreachable_irc_server_is_one_line_then_one_when_it_answers() -> Non
     assert shown[1].startswith("cannot reach the IRC server irc.libera.chat:6697 (ConnectionRefusedError)")
     assert "at most every 120 s" in shown[1]
     assert shown[2:] == ["the IRC server irc.libera.chat:6697 answers again"]
+
+
+def test_limnoria_keeps_a_short_message_history(tmp_path: Path) -> None:
+    """Limnoria's default keeps 1,000 messages (about 1.5 MB with tags) for
+    plugins that look back; the bot loads none, so it keeps a hundred."""
+    lines = dict(line.split(": ", 1) for line in registry_lines(settings(tmp_path)))
+    assert not {"Seen", "ChannelLogger", "Later"} & set(lines["supybot.plugins"].split())
+    assert int(lines["supybot.protocols.irc.maxHistoryLength"]) <= 100
