@@ -87,6 +87,17 @@ def forget_absent_nicks(state, own_nick: str) -> int:
     return dropped
 
 
+def forget_quiet_flood_queues(flood) -> int:
+    """Drop from Limnoria's command flood counter (Owner's ``FloodQueue``,
+    a queue per host) the hosts with no command left in the flood interval;
+    Limnoria never drops a host's queue, nor the messages in it until that
+    host sends again. How many hosts were dropped."""
+    quiet = [host for host, queue in list(flood.queues.items()) if len(queue) == 0]
+    for host in quiet:
+        del flood.queues[host]
+    return len(quiet)
+
+
 class OTRSHelp(callbacks.Plugin):
     """Helps people who want to join Wikimedia's Volunteer Response Team (VRT,
     formerly OTRS): answers their questions (try "faq" and "apply"),
@@ -191,14 +202,19 @@ class OTRSHelp(callbacks.Plugin):
     def _housekeeping(self) -> None:
         """Every ten minutes, on the main loop (Limnoria's state is not
         locked): forget the nicks Limnoria keeps that share no channel
-        with the bot. Limnoria remembers the hostmask and account of every
-        nick it hears from and forgets them only on a QUIT it sees; a
-        visitor who parts, or writes privately from outside the channel,
-        stays for good: months of visitors to a help channel. Nothing here
-        uses those entries (access reads the account tag of each message),
-        and the next message from such a nick brings its entry back."""
+        with the bot, and the flood counters of hosts that went quiet.
+        Limnoria remembers the hostmask and account of every nick it hears
+        from and forgets them only on a QUIT it sees; a visitor who parts,
+        or writes privately from outside the channel, stays for good, and
+        so does the flood queue (with its last commands) of every host that
+        ever sent a command: months of visitors to a help channel. Nothing
+        here uses those entries (access reads the account tag of each
+        message), and the next message brings an entry back."""
         for irc in list(world.ircs):
             forget_absent_nicks(irc.state, irc.nick)
+            owner = irc.getCallback("Owner")
+            if owner is not None and hasattr(owner, "commands"):
+                forget_quiet_flood_queues(owner.commands)
 
     def _components(self) -> Watcher:
         """Wiki client, tracker and watcher for the configured wiki and

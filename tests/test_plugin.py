@@ -379,9 +379,10 @@ class ReloadTestCase(ChannelPluginTestCase):
         self.assertRegexp("faq how do I apply?", "volunteers-vrt")
 
 
-class NickMemoryTestCase(ChannelPluginTestCase):
-    """Limnoria keeps every nick it heard from until it sees that nick quit;
-    the housekeeping forgets those who share no channel with the bot."""
+class LimnoriaMemoryTestCase(ChannelPluginTestCase):
+    """What Limnoria keeps of every visitor for good, the housekeeping
+    forgets: nicks that share no channel with the bot, quiet hosts' flood
+    counters."""
     plugins = ("OTRSHelp",)
     channel = "#wikimedia-vrtconnect"
 
@@ -402,3 +403,16 @@ class NickMemoryTestCase(ChannelPluginTestCase):
         # the next message brings an entry back: nothing depends on the old one
         self.irc.feedMsg(ircmsgs.privmsg(self.nick, "back", prefix="outsider!~o@elsewhere.example.org"))
         assert state.nickToHostmask("outsider") == "outsider!~o@elsewhere.example.org"
+
+    def testFloodCountersOfQuietHostsAreForgotten(self):
+        """Limnoria keeps a flood queue per host that ever sent a command,
+        with its last commands in it, for good."""
+        flood = self.irc.getCallback("Owner").commands
+        for i in range(30):
+            self.irc.feedMsg(ircmsgs.privmsg(self.channel, f"{self.nick}: faq list",
+                                             prefix=f"v{i}!~v@host{i}.example.org"))
+        assert len([h for h in flood.queues if h.startswith("host")]) == 30
+        timeFastForward(conf.supybot.abuse.flood.interval() + 1)
+        self.irc.feedMsg(ircmsgs.privmsg(self.channel, f"{self.nick}: faq list", prefix="v0!~v@host0.example.org"))
+        plugin(self)._housekeeping()
+        assert [h for h in flood.queues if h.startswith("host")] == ["host0.example.org"]
