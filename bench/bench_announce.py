@@ -59,7 +59,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests"))
 import requests  # noqa: E402
 
 import botprocess  # noqa: E402
-from botprocess import StreamServer, now_min, recentchange, wait_until  # noqa: E402
+from botprocess import StreamServer, missing_servers, now_min, recentchange, wait_until  # noqa: E402
 from pagebuilder import App, Page, sig  # noqa: E402
 from realservers import IrcServer, MediaWikiServer  # noqa: E402
 
@@ -269,10 +269,10 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args()
 
-    for name, ok in (("MediaWiki", MediaWikiServer.available()), ("InspIRCd", IrcServer.available())):
-        if not ok:
-            print(f"{name} is not installed (see .ci/install): cannot run")
-            return 2
+    missing = missing_servers()
+    if missing:
+        print(missing)
+        return 2
 
     # SIGTERM -> a normal exit, so every finally below stops what it started.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))

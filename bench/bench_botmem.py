@@ -33,7 +33,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 
-from botprocess import Scene, now_min, wait_until  # noqa: E402
+from botprocess import Scene, missing_servers, now_min, wait_until  # noqa: E402
 from pagebuilder import big_page, sig  # noqa: E402
 from realservers import IrcServer, MediaWikiServer  # noqa: E402
 
@@ -97,10 +97,10 @@ def main() -> int:
                     help="seconds of idle polling before the last reading")
     ap.add_argument("--no-imports", action="store_true", help="skip the import breakdown")
     args = ap.parse_args()
-    for name, ok in (("MediaWiki", MediaWikiServer.available()), ("InspIRCd", IrcServer.available())):
-        if not ok:
-            print(f"{name} is not installed (see .ci/install): cannot run")
-            return 2
+    missing = missing_servers()
+    if missing:
+        print(missing)
+        return 2
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     with ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="otrshelp-bench-mem-")))

@@ -42,7 +42,7 @@ sys.path.insert(0, os.path.join(ROOT, "bench"))
 
 from bench_botmem import status  # noqa: E402
 from bench_soak import CHAT, slope  # noqa: E402
-from botprocess import Scene, now_min, wait_until  # noqa: E402
+from botprocess import Scene, missing_servers, now_min, wait_until  # noqa: E402
 from pagebuilder import big_page, sig  # noqa: E402
 from realservers import IrcPerson, IrcServer, MediaWikiServer  # noqa: E402
 
@@ -65,10 +65,10 @@ def main() -> int:
     ap.add_argument("--crowd", type=int, default=40,
                     help="people sitting in the channel (their nicks are de-pinged in every line)")
     args = ap.parse_args()
-    for name, ok in (("MediaWiki", MediaWikiServer.available()), ("InspIRCd", IrcServer.available())):
-        if not ok:
-            print(f"{name} is not installed (see .ci/install): cannot run")
-            return 2
+    missing = missing_servers()
+    if missing:
+        print(missing)
+        return 2
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     with ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="otrshelp-bench-botsoak-")))

@@ -24,7 +24,7 @@ from typing import Callable
 import requests
 
 from pagebuilder import App, Page
-from realservers import IrcPerson
+from realservers import IrcPerson, IrcServer, MediaWikiServer
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -234,6 +234,14 @@ def recentchange(wiki: str, title: str, user: str, revid: int, old: int, ns: int
         "revision": {"old": old, "new": revid}, "server_url": f"https://{server}",
         "server_name": server, "server_script_path": "/w", "wiki": wiki, "parsedcomment": "",
     }
+
+
+def missing_servers() -> str | None:
+    """What a benchmark that runs the bot against MediaWiki and InspIRCd
+    lacks on this machine, said as a line; None when both are installed."""
+    missing = [name for name, ok in (("MediaWiki", MediaWikiServer.available()),
+                                     ("InspIRCd", IrcServer.available())) if not ok]
+    return f"{' and '.join(missing)} not installed (see .ci/install): cannot run" if missing else None
 
 
 def wait_until(pred: Callable[[], bool], timeout: float, what: str, log: Callable[[], str] = lambda: "") -> None:
