@@ -9,8 +9,9 @@ what issue 15 saw creep (+2.6 MiB an hour at a poll every 2 s) was the
 running bot, not the in-process soak.
 
 Time is compressed: the bot polls every ``--poll`` seconds (0.25 by
-default, through the site conf) instead of 2-4, so an hour of the bench
-is about 8 to 16 hours of polls. Every ``--edit-every`` seconds someone
+default, through the site conf) instead of 2-4: with the requests
+themselves about 190 polls a minute, so an hour of the bench is 6 to 12
+hours of polls. Every ``--edit-every`` seconds someone
 votes on the 300-application page (the page keeps its size: the vote
 replaces the oldest added one); every ``--chat-every`` seconds a person
 with a new nick says a line in the channel (a question the FAQ answers,
