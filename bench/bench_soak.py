@@ -67,6 +67,7 @@ from OTRSHelp.wikiclient import WikiClient  # noqa: E402
 CHAT = ["how do I apply to the VRT?", "is there an age limit?", "lol brb coffee",
         "wie lange dauert die Bewerbung?", "hoe solliciteer ik?", "thanks, that helped",
         "i applied 2 weeks ago, nobody answered", "which queues are there?"]
+
 API = "http://wiki.invalid/w/api.php"
 TITLE = "Volunteer Response Team/Volunteering"
 PAGEID = 4242
